@@ -1,0 +1,69 @@
+// respool/adapter.hpp — the contract between the pool and a kind of resource.
+//
+// An adapter is a small struct that knows how to make one resource. Only
+// `Resource` and `create` are required; every other hook is optional, found
+// with `requires` and compiled out when absent (it then costs nothing):
+//
+//   struct MyAdapter {
+//       using Resource = MyConnection;                      // movable
+//       Resource create(respool::Deadline d);               // throws on failure, honours d
+//       bool is_broken(const Resource&) const;              // cheap, no round trip, never blocks
+//       bool validate(Resource&, respool::Deadline);        // an active round trip
+//       void reset(Resource&);                              // on return; throwing destroys it
+//       void destroy(Resource&) noexcept;                   // default: the destructor
+//       respool::LeaseMode lease_mode() const;              // default: exclusive
+//   };
+//   static_assert(respool::Adapter<MyAdapter>);
+//
+// Threads: the pool calls the hooks concurrently from callers' threads and
+// from its own background threads, never while holding its lock. `create`
+// and `validate` may block until their deadline; `is_broken` runs on every
+// borrow and return and must not block. `reset` runs on the returning thread.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <type_traits>
+
+#include <respool/deadline.hpp>
+
+namespace respool {
+
+/// How leases share a resource: one holder at a time (database connections,
+/// sockets), or up to `cap` holders at once (multiplexed gRPC channels).
+struct LeaseMode {
+    std::size_t cap = 1;  ///< holders per resource; 1 means exclusive
+
+    static constexpr LeaseMode exclusive() noexcept { return {1}; }
+    static constexpr LeaseMode shared(std::size_t cap) noexcept { return {cap}; }
+    constexpr bool is_shared() const noexcept { return cap > 1; }
+};
+
+/// What the pool needs of an adapter: a movable `Resource` and `create(Deadline)`.
+template <class A>
+concept Adapter = std::is_move_constructible_v<typename A::Resource> &&
+                  requires(A& a, Deadline d) {
+                      { a.create(d) } -> std::same_as<typename A::Resource>;
+                  };
+
+namespace detail {
+
+template <class A>
+concept HasIsBroken = requires(A& a, const typename A::Resource& r) {
+    { a.is_broken(r) } -> std::convertible_to<bool>;
+};
+template <class A>
+concept HasValidate = requires(A& a, typename A::Resource& r, Deadline d) {
+    { a.validate(r, d) } -> std::convertible_to<bool>;
+};
+template <class A>
+concept HasReset = requires(A& a, typename A::Resource& r) { a.reset(r); };
+template <class A>
+concept HasDestroy = requires(A& a, typename A::Resource& r) { a.destroy(r); };
+template <class A>
+concept HasLeaseMode = requires(const A& a) {
+    { a.lease_mode() } -> std::convertible_to<LeaseMode>;
+};
+
+} // namespace detail
+} // namespace respool

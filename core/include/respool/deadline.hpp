@@ -1,0 +1,49 @@
+// respool/deadline.hpp — time as the pool sees it.
+//
+// `Deadline` is the absolute point on the steady clock by which an operation
+// must end; adapters receive one in `create` and `validate` and must return
+// (or throw) by then. `Clock` is the seam through which the pool reads time
+// for its bookkeeping (idle ages, lifetimes, lease ages, leak thresholds), so
+// tests can substitute `respool::testing::ManualClock` and run without
+// sleeping. Deadlines of callers always use the real steady clock.
+//
+// Thread-safety: a Clock is called concurrently from every thread using the
+// pool; implementations must be thread-safe and must never go backwards.
+#pragma once
+
+#include <chrono>
+
+namespace respool {
+
+/// The steady clock every deadline is measured on (never jumps with wall time).
+using SteadyClock = std::chrono::steady_clock;
+
+/// The time point by which an operation must be finished.
+using Deadline = SteadyClock::time_point;
+
+/// Source of "now" for the pool's bookkeeping. Inject one through
+/// `PoolOptions::clock`; the default reads the hardware clock cheaply.
+class Clock {
+public:
+    virtual ~Clock() = default;
+    /// The current time; monotonic, thread-safe, never throws.
+    virtual SteadyClock::time_point now() const noexcept = 0;
+};
+
+/// `now + timeout`, saturating instead of overflowing for huge timeouts.
+inline Deadline deadline_after(std::chrono::nanoseconds timeout,
+                               Deadline now = SteadyClock::now()) noexcept
+{
+    if (timeout <= std::chrono::nanoseconds::zero()) return now;
+    if (timeout >= Deadline::max() - now) return Deadline::max();
+    return now + std::chrono::duration_cast<SteadyClock::duration>(timeout);
+}
+
+/// Time left until `d`, zero when it has passed.
+inline std::chrono::nanoseconds time_left(Deadline d, Deadline now = SteadyClock::now()) noexcept
+{
+    return d > now ? std::chrono::duration_cast<std::chrono::nanoseconds>(d - now)
+                   : std::chrono::nanoseconds::zero();
+}
+
+} // namespace respool

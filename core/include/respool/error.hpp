@@ -1,0 +1,129 @@
+// respool/error.hpp — every way the pool can say no, as typed exceptions.
+//
+// All derive from `respool::Error`, itself a `std::system_error` (and so a
+// `std::runtime_error`) whose `code()` lies in `respool::error_category()`.
+// Catch the derived type to act on the cause: a pool that is too small
+// (`AcquireTimeout` with the holders), a server that is down (`CreateFailed`,
+// `CircuitOpen` with the last creation error), or a pool going away
+// (`PoolClosed`). Messages never contain secrets: adapters must redact what
+// they put into creation errors, and the pool adds nothing secret.
+#pragma once
+
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <respool/lease_info.hpp>
+
+namespace respool {
+
+/// The error codes of respool's category.
+enum class errc {
+    acquire_timeout = 1,  ///< no resource became available before the deadline
+    pool_closed,          ///< the pool is closed or closing
+    create_failed,        ///< creating a resource failed (and no other one came)
+    circuit_open,         ///< creation is failing; the breaker fails acquires fast
+    queue_full,           ///< `max_waiters` callers are already waiting
+    cancelled,            ///< the caller's stop token fired
+    invalid_options,      ///< a `PoolOptions` field broke a rule
+};
+
+/// The category of `respool::errc`; its name is "respool".
+const std::error_category& error_category() noexcept;
+
+inline std::error_code make_error_code(errc e) noexcept
+{
+    return {static_cast<int>(e), error_category()};
+}
+
+/// Base of every error the pool throws.
+class Error : public std::system_error {
+public:
+    Error(errc code, const std::string& what) : std::system_error(make_error_code(code), what) {}
+};
+
+/// Where an acquire was when it gave up.
+enum class AcquirePhase {
+    queued,      ///< waiting for a resource to be given back
+    creating,    ///< waiting for a resource being created
+    validating,  ///< validating a resource before handing it out
+};
+
+/// The caller waited its whole timeout. `holders()` says who holds the pool.
+class AcquireTimeout : public Error {
+public:
+    AcquireTimeout(const std::string& what, AcquirePhase phase, PoolSnapshot snapshot,
+                   std::vector<LeaseInfo> holders)
+        : Error(errc::acquire_timeout, what), phase_(phase), snapshot_(snapshot),
+          holders_(std::move(holders))
+    {
+    }
+    AcquirePhase phase() const noexcept { return phase_; }
+    const PoolSnapshot& snapshot() const noexcept { return snapshot_; }
+    /// Outstanding leases when the wait ended, oldest first.
+    const std::vector<LeaseInfo>& holders() const noexcept { return holders_; }
+
+private:
+    AcquirePhase phase_;
+    PoolSnapshot snapshot_;
+    std::vector<LeaseInfo> holders_;
+};
+
+/// Creating a resource failed; `last_error()` is the adapter's message.
+class CreateFailed : public Error {
+public:
+    CreateFailed(const std::string& what, std::string last_error, errc code = errc::create_failed)
+        : Error(code, what), last_error_(std::move(last_error))
+    {
+    }
+    const std::string& last_error() const noexcept { return last_error_; }
+
+private:
+    std::string last_error_;
+};
+
+/// Creation has failed repeatedly; acquires fail at once until a probe succeeds.
+class CircuitOpen : public CreateFailed {
+public:
+    CircuitOpen(const std::string& what, std::string last_error)
+        : CreateFailed(what, std::move(last_error), errc::circuit_open)
+    {
+    }
+};
+
+/// The pool is closed or closing.
+class PoolClosed : public Error {
+public:
+    explicit PoolClosed(const std::string& what) : Error(errc::pool_closed, what) {}
+};
+
+/// `max_waiters` callers were already queued; this one was turned away at once.
+class QueueFull : public Error {
+public:
+    explicit QueueFull(const std::string& what) : Error(errc::queue_full, what) {}
+};
+
+/// The caller's stop token fired while it waited.
+class Cancelled : public Error {
+public:
+    explicit Cancelled(const std::string& what) : Error(errc::cancelled, what) {}
+};
+
+/// A `PoolOptions` field broke a rule; the message names the field and the rule.
+class InvalidOptions : public Error {
+public:
+    InvalidOptions(const std::string& what, std::string field)
+        : Error(errc::invalid_options, what), field_(std::move(field))
+    {
+    }
+    /// The offending field, e.g. "min_idle".
+    const std::string& field() const noexcept { return field_; }
+
+private:
+    std::string field_;
+};
+
+} // namespace respool
+
+template <>
+struct std::is_error_code_enum<respool::errc> : std::true_type {};
