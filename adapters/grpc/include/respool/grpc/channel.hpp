@@ -1,0 +1,119 @@
+// respool/grpc/channel.hpp — one pooled gRPC channel, and the adapter's error.
+//
+// `Channel` is the adapter's resource: a `::grpc::Channel` with a connection of
+// its own (no other pooled channel shares it), plus the little state the
+// adapter keeps to judge its health. A lease on it is one call slot: hold the
+// lease for as long as the call (or stream) runs, then give it back.
+//
+// `ChannelError` is what `ChannelAdapter::create` throws; the pool wraps it in
+// `respool::CreateFailed`, whose `cause()` still holds it.
+//
+// Thread-safety: a Channel is used by many leases at once; everything here is
+// safe to call concurrently (grpc channels are thread-safe).
+// Lifetime: stubs made from the channel keep the `::grpc::Channel` (and its
+// connection) alive; make them per lease, not for longer.
+//
+//   auto lease = pool.acquire();
+//   auto stub = respool::grpc::make_stub<my::Echo>(lease);
+//   ::grpc::ClientContext ctx;
+//   ctx.set_deadline(std::chrono::system_clock::now() + 200ms);
+//   auto status = stub->Say(&ctx, request, &reply);
+//   if (status.error_code() == ::grpc::StatusCode::UNAVAILABLE) lease.mark_broken();
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <grpcpp/channel.h>
+
+namespace respool::grpc {
+
+namespace detail {
+/// Health bookkeeping shared by all leases of one channel.
+struct ChannelHealth {
+    /// Steady-clock nanoseconds since the channel was first seen failing
+    /// (TRANSIENT_FAILURE, or CONNECTING after one); 0 while healthy.
+    std::atomic<std::int64_t> failing_since{0};
+};
+} // namespace detail
+
+/// A pooled channel: the adapter's `Resource`. Move-only.
+class Channel {
+public:
+    Channel(std::shared_ptr<::grpc::Channel> channel, std::uint64_t id)
+        : channel_(std::move(channel)), id_(id), health_(std::make_unique<detail::ChannelHealth>())
+    {
+    }
+
+    /// The grpc channel, for `Service::NewStub` or generic calls.
+    const std::shared_ptr<::grpc::Channel>& channel() const noexcept { return channel_; }
+    /// The process-unique number in this channel's arguments (what keeps it
+    /// from sharing a connection with another channel).
+    std::uint64_t id() const noexcept { return id_; }
+    /// Current connectivity state, without trying to connect.
+    grpc_connectivity_state state() const { return channel_->GetState(false); }
+
+    /// The adapter's health bookkeeping; not for users.
+    detail::ChannelHealth& health() const noexcept { return *health_; }
+
+private:
+    std::shared_ptr<::grpc::Channel> channel_;
+    std::uint64_t id_ = 0;
+    std::unique_ptr<detail::ChannelHealth> health_;
+};
+
+/// "IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE" or "SHUTDOWN".
+std::string_view state_name(grpc_connectivity_state state) noexcept;
+
+/// Why `ChannelAdapter::create` gave up on a channel. The message names the
+/// target, the time waited, the last connectivity state and grpc's reason
+/// (e.g. "Connection refused", a certificate error); never a secret.
+class ChannelError : public std::runtime_error {
+public:
+    enum class Kind {
+        not_ready,  ///< the channel did not reach READY before the deadline
+        unhealthy,  ///< READY, but the health check did not answer SERVING
+    };
+
+    ChannelError(Kind kind, const std::string& what, std::string target,
+                 grpc_connectivity_state last_state, std::string reason)
+        : std::runtime_error(what), kind_(kind), target_(std::move(target)),
+          last_state_(last_state), reason_(std::move(reason))
+    {
+    }
+
+    Kind kind() const noexcept { return kind_; }
+    /// The target string the adapter was given.
+    const std::string& target() const noexcept { return target_; }
+    /// The connectivity state when the adapter gave up.
+    grpc_connectivity_state last_state() const noexcept { return last_state_; }
+    /// grpc's own words for the failure (may be empty), or the health answer.
+    const std::string& reason() const noexcept { return reason_; }
+
+private:
+    Kind kind_;
+    std::string target_;
+    grpc_connectivity_state last_state_;
+    std::string reason_;
+};
+
+/// A fresh stub of `Service` on a lease's channel (or on a `Channel`). Cheap;
+/// make one per lease and drop it with the lease.
+template <class Service, class L>
+    requires requires(const L& lease) { lease->channel(); }
+auto make_stub(const L& lease)
+{
+    return Service::NewStub(lease->channel());
+}
+
+template <class Service>
+auto make_stub(const Channel& channel)
+{
+    return Service::NewStub(channel.channel());
+}
+
+} // namespace respool::grpc

@@ -1,0 +1,155 @@
+// ChannelAdapter: create (wait for READY, then health), is_broken, validate.
+#include <respool/grpc/channel_adapter.hpp>
+
+#include <atomic>
+
+#include <fmt/format.h>
+
+#include "channel_factory.hpp"
+#include "health_check.hpp"
+
+namespace respool::grpc {
+namespace {
+
+// Process-wide, so two pools (or two adapters) never build channels with
+// equal arguments that grpc could merge.
+std::atomic<std::uint64_t> next_channel_id{1};
+
+std::int64_t steady_ns(SteadyClock::time_point t)
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+long long ms_since(SteadyClock::time_point start)
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start)
+        .count();
+}
+
+// Why a channel in TRANSIENT_FAILURE failed: grpc only says so to a call, and
+// a call that is not wait_for_ready fails at once there, without any I/O. A
+// short deadline keeps the probe from waiting out a connection attempt if the
+// channel has moved on to CONNECTING meanwhile.
+std::string failure_reason(const Channel& channel, respool::Deadline deadline)
+{
+    const auto probe_deadline = std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(100));
+    auto answer = detail::check_health(channel.channel(), "", probe_deadline);
+    if (answer.code != ::grpc::StatusCode::UNAVAILABLE) return {};
+    return std::move(answer.description);
+}
+
+} // namespace
+
+ChannelAdapter::ChannelAdapter(std::string target, ChannelOptions options)
+    : factory_(std::make_shared<const detail::ChannelFactory>(std::move(target), std::move(options)))
+{
+}
+
+Channel ChannelAdapter::create(respool::Deadline deadline)
+{
+    const auto start = SteadyClock::now();
+    const std::uint64_t id = next_channel_id.fetch_add(1, std::memory_order_relaxed);
+    Channel channel{factory_->make(id), id};
+    const auto& grpc_channel = channel.channel();
+
+    std::string reason;
+    grpc_connectivity_state state = grpc_channel->GetState(true);
+    while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_SHUTDOWN) {
+        if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+            if (auto r = failure_reason(channel, deadline); !r.empty()) reason = std::move(r);
+        }
+        if (!grpc_channel->WaitForStateChange(state, detail::to_system(deadline))) break;
+        state = grpc_channel->GetState(true);
+    }
+    if (state != GRPC_CHANNEL_READY) {
+        throw ChannelError(ChannelError::Kind::not_ready,
+                           fmt::format("respool::grpc: channel to '{}' not READY after {} ms: "
+                                       "last state {}{}{}",
+                                       target(), ms_since(start), state_name(state),
+                                       reason.empty() ? "" : ": ", reason),
+                           target(), state, reason);
+    }
+    if (options().health_check) {
+        auto answer = detail::check_health(grpc_channel, options().health_service, deadline);
+        if (!answer.serving) {
+            throw ChannelError(ChannelError::Kind::unhealthy,
+                               fmt::format("respool::grpc: channel to '{}' is READY but the health "
+                                           "check of service '{}' answered {} (after {} ms)",
+                                           target(), options().health_service, answer.description,
+                                           ms_since(start)),
+                               target(), grpc_channel->GetState(false), answer.description);
+        }
+    }
+    return channel;
+}
+
+bool ChannelAdapter::is_broken(const Channel& channel) const noexcept
+{
+    auto& failing_since = channel.health().failing_since;
+    switch (channel.state()) {
+    case GRPC_CHANNEL_READY:
+    case GRPC_CHANNEL_IDLE:
+        failing_since.store(0, std::memory_order_relaxed);
+        return false;
+    case GRPC_CHANNEL_SHUTDOWN:
+        return true;
+    case GRPC_CHANNEL_TRANSIENT_FAILURE: {
+        const auto now = steady_ns(SteadyClock::now());
+        std::int64_t since = 0;
+        // The first thread to see the failure starts the grace period.
+        if (failing_since.compare_exchange_strong(since, now, std::memory_order_relaxed)) since = now;
+        return now - since >= options().transient_failure_grace.count() * 1'000'000;
+    }
+    case GRPC_CHANNEL_CONNECTING: {
+        // Still failing if it was in TRANSIENT_FAILURE before this attempt.
+        const std::int64_t since = failing_since.load(std::memory_order_relaxed);
+        return since != 0 && steady_ns(SteadyClock::now()) - since >=
+                                 options().transient_failure_grace.count() * 1'000'000;
+    }
+    }
+    return false;
+}
+
+bool ChannelAdapter::validate(Channel& channel, respool::Deadline deadline)
+{
+    if (is_broken(channel)) return false;
+    if (options().health_check) {
+        return detail::check_health(channel.channel(), options().health_service, deadline).serving;
+    }
+    const auto& grpc_channel = channel.channel();
+    grpc_connectivity_state state = grpc_channel->GetState(true);
+    while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_SHUTDOWN) {
+        if (!grpc_channel->WaitForStateChange(state, detail::to_system(deadline))) break;
+        state = grpc_channel->GetState(true);
+    }
+    return state == GRPC_CHANNEL_READY;
+}
+
+respool::LeaseMode ChannelAdapter::lease_mode() const noexcept
+{
+    return respool::LeaseMode::shared(options().max_calls_per_channel);
+}
+
+const std::string& ChannelAdapter::target() const noexcept
+{
+    return factory_->target();
+}
+
+const ChannelOptions& ChannelAdapter::options() const noexcept
+{
+    return factory_->options();
+}
+
+std::string_view state_name(grpc_connectivity_state state) noexcept
+{
+    switch (state) {
+    case GRPC_CHANNEL_IDLE: return "IDLE";
+    case GRPC_CHANNEL_CONNECTING: return "CONNECTING";
+    case GRPC_CHANNEL_READY: return "READY";
+    case GRPC_CHANNEL_TRANSIENT_FAILURE: return "TRANSIENT_FAILURE";
+    case GRPC_CHANNEL_SHUTDOWN: return "SHUTDOWN";
+    }
+    return "UNKNOWN";
+}
+
+} // namespace respool::grpc

@@ -1,0 +1,86 @@
+// grpc.health.v1.Health/Check through the stub generated from our health.proto.
+#include "health_check.hpp"
+
+#include <grpcpp/client_context.h>
+
+#include <fmt/format.h>
+
+#include "health.grpc.pb.h"
+
+namespace respool::grpc::detail {
+
+std::chrono::system_clock::time_point to_system(respool::Deadline deadline)
+{
+    const auto left = respool::time_left(deadline);
+    if (left > std::chrono::hours(24 * 365)) return std::chrono::system_clock::time_point::max();
+    return std::chrono::system_clock::now() +
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
+}
+
+namespace {
+
+std::string_view status_code_name(::grpc::StatusCode code)
+{
+    switch (code) {
+    case ::grpc::StatusCode::OK: return "OK";
+    case ::grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case ::grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+    case ::grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case ::grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case ::grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case ::grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case ::grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case ::grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    case ::grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case ::grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case ::grpc::StatusCode::ABORTED: return "ABORTED";
+    case ::grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case ::grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case ::grpc::StatusCode::INTERNAL: return "INTERNAL";
+    case ::grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case ::grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    default: return "UNKNOWN_CODE";
+    }
+}
+
+std::string describe_failure(const ::grpc::Status& status, const std::string& service)
+{
+    switch (status.error_code()) {
+    case ::grpc::StatusCode::UNIMPLEMENTED:
+        return "UNIMPLEMENTED: the server has no grpc.health.v1.Health service "
+               "(set ChannelOptions::health_check = false to rely on the connection state)";
+    case ::grpc::StatusCode::NOT_FOUND:
+        return fmt::format("NOT_FOUND: the health service does not know service '{}'", service);
+    default:
+        return fmt::format("{}: {}", status_code_name(status.error_code()), status.error_message());
+    }
+}
+
+} // namespace
+
+HealthAnswer check_health(const std::shared_ptr<::grpc::Channel>& channel,
+                          const std::string& service, respool::Deadline deadline)
+{
+    using ::grpc::health::v1::HealthCheckResponse;
+    ::grpc::ClientContext ctx;
+    ctx.set_deadline(to_system(deadline));
+    ::grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    HealthCheckResponse response;
+    const auto stub = ::grpc::health::v1::Health::NewStub(channel);
+    const ::grpc::Status status = stub->Check(&ctx, request, &response);
+
+    HealthAnswer answer;
+    answer.code = status.error_code();
+    if (!status.ok()) {
+        answer.call_failed = status.error_code() != ::grpc::StatusCode::UNIMPLEMENTED &&
+                             status.error_code() != ::grpc::StatusCode::NOT_FOUND;
+        answer.description = describe_failure(status, service);
+        return answer;
+    }
+    answer.serving = response.status() == HealthCheckResponse::SERVING;
+    answer.description = HealthCheckResponse::ServingStatus_Name(response.status());
+    return answer;
+}
+
+} // namespace respool::grpc::detail
