@@ -9,6 +9,7 @@
 // they put into creation errors, and the pool adds nothing secret.
 #pragma once
 
+#include <exception>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -69,24 +70,28 @@ private:
     std::vector<LeaseInfo> holders_;
 };
 
-/// Creating a resource failed; `last_error()` is the adapter's message.
+/// Creating a resource failed; `last_error()` is the adapter's message and
+/// `cause()` the adapter's own exception (rethrow it to reach its type).
 class CreateFailed : public Error {
 public:
-    CreateFailed(const std::string& what, std::string last_error, errc code = errc::create_failed)
-        : Error(code, what), last_error_(std::move(last_error))
+    CreateFailed(const std::string& what, std::string last_error, std::exception_ptr cause = nullptr,
+                 errc code = errc::create_failed)
+        : Error(code, what), last_error_(std::move(last_error)), cause_(std::move(cause))
     {
     }
     const std::string& last_error() const noexcept { return last_error_; }
+    const std::exception_ptr& cause() const noexcept { return cause_; }
 
 private:
     std::string last_error_;
+    std::exception_ptr cause_;
 };
 
 /// Creation has failed repeatedly; acquires fail at once until a probe succeeds.
 class CircuitOpen : public CreateFailed {
 public:
-    CircuitOpen(const std::string& what, std::string last_error)
-        : CreateFailed(what, std::move(last_error), errc::circuit_open)
+    CircuitOpen(const std::string& what, std::string last_error, std::exception_ptr cause = nullptr)
+        : CreateFailed(what, std::move(last_error), std::move(cause), errc::circuit_open)
     {
     }
 };

@@ -1,0 +1,52 @@
+// Internal: a fixed-size log-linear histogram of durations in nanoseconds.
+// Four buckets per power of two (about ±12 % error), 2^44 ns (~5 h) at most;
+// recording is a bit scan and an increment, with no allocation.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cstdint>
+
+#include <respool/stats.hpp>
+
+namespace respool::detail {
+
+class Histogram {
+public:
+    static constexpr int sub_bits = 2;
+    static constexpr int max_log2 = 44;
+    static constexpr int bucket_count = (max_log2 + 1) << sub_bits;
+
+    void record(std::int64_t ns) noexcept
+    {
+        const std::uint64_t v = ns > 0 ? static_cast<std::uint64_t>(ns) : 0;
+        ++counts_[index(v)];
+        ++count_;
+        sum_ += v;
+        if (v > max_) max_ = v;
+    }
+
+    /// p50, p99 and max; each percentile is the upper bound of its bucket.
+    Distribution summary() const noexcept;
+    void merge(const Histogram& other) noexcept;
+    std::uint64_t count() const noexcept { return count_; }
+
+    static int index(std::uint64_t v) noexcept
+    {
+        if (v < (1u << sub_bits)) return static_cast<int>(v);
+        const int log2 = 63 - std::countl_zero(v);
+        if (log2 > max_log2) return bucket_count - 1;
+        const int mantissa = static_cast<int>((v >> (log2 - sub_bits)) & ((1u << sub_bits) - 1));
+        return ((log2 - sub_bits + 1) << sub_bits) + mantissa;
+    }
+    /// Largest value that falls into bucket `i`.
+    static std::uint64_t upper_bound(int i) noexcept;
+
+private:
+    std::array<std::uint64_t, bucket_count> counts_{};
+    std::uint64_t count_ = 0;
+    std::uint64_t sum_ = 0;
+    std::uint64_t max_ = 0;
+};
+
+} // namespace respool::detail

@@ -1,0 +1,100 @@
+// Internal: the typed half of a pool — owns the adapter by value and turns
+// the core's five hooks into calls on it. Optional hooks the adapter lacks
+// compile to nothing.
+#pragma once
+
+#include <type_traits>
+#include <utility>
+
+#include <respool/adapter.hpp>
+#include <respool/detail/pool_core.hpp>
+
+namespace respool::detail {
+
+template <Adapter A>
+class PoolState final : public PoolCore {
+public:
+    using Resource = typename A::Resource;
+
+    struct TypedSlot : Slot {
+        explicit TypedSlot(Resource&& r) : resource(std::move(r)) {}
+        Resource resource;
+    };
+
+    PoolState(A adapter, PoolOptions options)
+        : PoolCore(std::move(options), mode_of(adapter),
+                   Capabilities{HasIsBroken<A>, HasValidate<A>, HasReset<A>}),
+          adapter_(std::move(adapter))
+    {
+    }
+
+    A& adapter() noexcept { return adapter_; }
+    static Resource& resource_of(Slot* slot) noexcept { return static_cast<TypedSlot*>(slot)->resource; }
+
+private:
+    ~PoolState() override = default;
+
+    static LeaseMode mode_of(const A& adapter)
+    {
+        if constexpr (HasLeaseMode<A>) return adapter.lease_mode();
+        else return LeaseMode::exclusive();
+    }
+
+    Slot* create_slot(Deadline deadline) override { return new TypedSlot(adapter_.create(deadline)); }
+
+    void destroy_slot(Slot* slot) noexcept override
+    {
+        auto* typed = static_cast<TypedSlot*>(slot);
+        if constexpr (HasDestroy<A>) {
+            static_assert(noexcept(adapter_.destroy(typed->resource)),
+                          "respool: Adapter::destroy(Resource&) must be noexcept (it runs on release paths)");
+            adapter_.destroy(typed->resource);
+        }
+        static_assert(std::is_nothrow_destructible_v<Resource>, "respool: Resource's destructor must not throw");
+        delete typed;
+    }
+
+    bool slot_is_broken(const Slot& slot) noexcept override
+    {
+        if constexpr (HasIsBroken<A>) {
+            try {
+                return adapter_.is_broken(static_cast<const TypedSlot&>(slot).resource);
+            } catch (...) {
+                return true;  // cannot tell: do not lend it
+            }
+        } else {
+            return false;
+        }
+    }
+
+    bool validate_slot(Slot& slot, Deadline deadline) noexcept override
+    {
+        if constexpr (HasValidate<A>) {
+            try {
+                return adapter_.validate(static_cast<TypedSlot&>(slot).resource, deadline);
+            } catch (...) {
+                return false;
+            }
+        } else {
+            return true;
+        }
+    }
+
+    bool reset_slot(Slot& slot) noexcept override
+    {
+        if constexpr (HasReset<A>) {
+            try {
+                adapter_.reset(static_cast<TypedSlot&>(slot).resource);
+                return true;
+            } catch (...) {
+                return false;  // a resource that cannot be reset is destroyed, never lent again
+            }
+        } else {
+            return true;
+        }
+    }
+
+    A adapter_;
+};
+
+} // namespace respool::detail

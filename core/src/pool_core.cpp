@@ -1,0 +1,351 @@
+// PoolCore: construction, release and placement of returned resources,
+// destruction, close, and the read-only views (stats, leases).
+#include "pool_core_internal.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace respool::detail {
+
+namespace {
+std::int64_t ticks_or_never(const TimeBase& t, std::chrono::milliseconds d)
+{
+    return d.count() == 0 ? INT64_MAX : t.to_ticks(d);
+}
+} // namespace
+
+PoolCore::PoolCore(PoolOptions options, LeaseMode mode, Capabilities caps)
+    : opt_((validate_options(options), std::move(options))),
+      shared_(mode.is_shared()),
+      cap_(mode.cap == 0 ? 1 : mode.cap),
+      caps_(caps),
+      max_idle_(opt_.max_idle == 0 ? opt_.max_size : opt_.max_idle),
+      time_(opt_.clock),
+      validate_after_idle_ticks_(time_.to_ticks(opt_.validate_after_idle)),
+      idle_timeout_ticks_(ticks_or_never(time_, opt_.idle_timeout)),
+      lifetime_ticks_(ticks_or_never(time_, opt_.max_lifetime)),
+      leak_threshold_ticks_(opt_.leak_mode == LeakMode::off ? INT64_MAX
+                                                            : ticks_or_never(time_, opt_.leak_threshold)),
+      fairness_ticks_(time_.to_ticks(opt_.fairness_window)),
+      idle_(opt_.max_size),
+      sites_(opt_.max_tracked_sites)
+{
+    slots_.reserve(opt_.max_size);
+}
+
+PoolCore::~PoolCore()
+{
+    while (free_records_) {
+        LeaseRecord* r = free_records_;
+        free_records_ = r->next;
+        delete r;
+    }
+}
+
+void PoolCore::start()
+{
+    std::lock_guard lk(mu_);
+    if (opt_.background_housekeeping) {
+        ++threads_;
+        try {
+            std::thread([this] { housekeeper_main(); }).detach();
+        } catch (...) {
+            --threads_;
+            throw;
+        }
+    }
+    start_creations_locked();  // min_idle
+}
+
+void PoolCore::destroy_handle() noexcept
+{
+    close(opt_.drain_timeout);
+    std::unique_lock lk(mu_);
+    // Creations and validations in flight end by their deadlines; after this
+    // no adapter hook runs except to destroy resources of leases still out.
+    state_cv_.wait(lk, [&] { return threads_ == 0 && callers_ == 0 && destroying_ == 0; });
+    handle_alive_ = false;
+    const bool last = unreferenced_locked();
+    lk.unlock();
+    if (last) delete this;
+}
+
+bool PoolCore::unreferenced_locked() const noexcept
+{
+    return !handle_alive_ && leases_out_ == 0 && threads_ == 0 && callers_ == 0 && destroying_ == 0;
+}
+
+void PoolCore::release(LeaseRecord* rec) noexcept
+{
+    Slot* slot = rec->slot;
+    bool broken = rec->broken;
+    // An exclusive resource is the holder's alone until it is back in the pool,
+    // so it can be checked and reset without the lock.
+    if (!broken && caps_.is_broken) broken = slot_is_broken(*slot);
+    if (!broken && caps_.reset && !shared_) broken = !reset_slot(*slot);
+
+    const std::int64_t now = time_.ticks();
+    Doomed doomed;
+    std::unique_lock lk(mu_);
+    const bool was_reported = rec->leak_reported;
+    const std::source_location site = rec->site;
+    const std::thread::id thread = rec->thread;
+    const std::int64_t held = now - rec->acquired_ticks;
+    const std::int64_t hold_ns = time_.to_duration(held).count();
+    hold_hist_.record(hold_ns);
+    sites_.on_release(rec->site_index, hold_ns);
+    unlease_locked(rec);
+    place_locked(slot, broken, now, doomed);
+    const bool drained = closed_ && leases_out_ == 0;
+    if (drained) state_cv_.notify_all();
+    const bool last = doomed.empty() && unreferenced_locked();
+    lk.unlock();
+
+    if (was_reported) {
+        Event e{.kind = EventKind::leak_returned, .pool = opt_.name, .resource_id = slot->id,
+                .duration = std::chrono::nanoseconds(hold_ns), .site = site, .thread = thread};
+        log(LogLevel::warning, fmt::format("respool[{}]: the lease acquired at {} that was reported as a leak "
+                                           "was returned after all, held {}",
+                                           opt_.name, format_site(site), format_duration(e.duration)));
+        emit(e);
+    }
+    if (!doomed.empty()) {
+        finish(doomed);  // may delete this
+        return;
+    }
+    if (last) delete this;
+}
+
+void PoolCore::unlease_locked(LeaseRecord* rec) noexcept
+{
+    if (rec->prev) rec->prev->next = rec->next;
+    else outstanding_ = rec->next;
+    if (rec->next) rec->next->prev = rec->prev;
+    rec->stop.reset();
+    rec->prev = nullptr;
+    rec->next = free_records_;
+    free_records_ = rec;
+    --leases_out_;
+    Slot* slot = rec->slot;
+    if (--slot->leases == 0) --in_use_;
+}
+
+void PoolCore::place_locked(Slot* slot, bool broken, std::int64_t now, Doomed& doomed) noexcept
+{
+    if (slot->leases == 0) slot->idle_since_ticks = now;
+    if (broken && !slot->retiring) {
+        slot->retiring = true;
+        slot->destroy_reason = DestroyReason::broken;
+    }
+    if (closed_) {
+        if (slot->leases == 0) doom_locked(slot, DestroyReason::closed, doomed);
+        return;
+    }
+    if (slot->retiring) {
+        if (slot->leases == 0) doom_locked(slot, slot->destroy_reason, doomed);
+        return;
+    }
+    if (!shared_ && now >= slot->expires_ticks) {
+        doom_locked(slot, DestroyReason::lifetime, doomed);
+        return;
+    }
+    if (waiters_head_ && slot->leases < cap_) {
+        Waiter* w = waiters_head_;
+        // Past the fairness window the oldest waiter gets the resource
+        // directly; within it, running threads may take it first.
+        if (fairness_ticks_ == 0 || now - w->enqueued_ticks >= fairness_ticks_) {
+            grant_locked(w, slot);
+            return;
+        }
+        if (!shared_) idle_.push_back(slot);
+        wake_front_locked();
+        return;
+    }
+    if (shared_) {
+        if (slot->leases == 0) {
+            std::size_t idle = 0;
+            for (Slot* s : slots_) idle += s->leases == 0 ? 1 : 0;
+            if (idle > max_idle_) doom_locked(slot, DestroyReason::idle, doomed);
+        }
+        return;
+    }
+    if (idle_.size() >= max_idle_) doom_locked(slot, DestroyReason::idle, doomed);
+    else idle_.push_back(slot);
+}
+
+void PoolCore::doom_locked(Slot* slot, DestroyReason reason, Doomed& doomed) noexcept
+{
+    auto it = std::find(slots_.begin(), slots_.end(), slot);
+    if (it != slots_.end()) {
+        *it = slots_.back();
+        slots_.pop_back();
+    }
+    slot->destroy_reason = reason;
+    slot->next_doomed = doomed.head;
+    doomed.head = slot;
+    ++destroying_;
+}
+
+void PoolCore::finish(Doomed& doomed) noexcept
+{
+    std::size_t count = 0;
+    DestroyCounts counts;
+    for (Slot* s = doomed.head; s;) {
+        Slot* next = s->next_doomed;
+        const auto reason = s->destroy_reason;
+        const auto id = s->id;
+        destroy_slot(s);
+        ++counts.by_reason[static_cast<int>(reason)];
+        ++count;
+        emit(Event{.kind = EventKind::destroyed, .pool = opt_.name, .resource_id = id, .reason = reason});
+        s = next;
+    }
+    doomed.head = nullptr;
+    std::unique_lock lk(mu_);
+    for (std::size_t i = 0; i < destroy_reason_count; ++i) destroyed_.by_reason[i] += counts.by_reason[i];
+    destroying_ -= count;
+    total_ -= count;
+    start_creations_locked();  // room for waiters' replacements
+    if (destroying_ == 0) state_cv_.notify_all();
+    const bool last = unreferenced_locked();
+    lk.unlock();
+    if (last) delete this;
+}
+
+std::stop_token PoolCore::lease_stop_token(LeaseRecord* rec)
+{
+    std::lock_guard lk(mu_);
+    if (!rec->stop) rec->stop.emplace();
+    if (closed_) rec->stop->request_stop();
+    return rec->stop->get_token();
+}
+
+LeaseInfo PoolCore::lease_info(const LeaseRecord* rec) const
+{
+    const std::int64_t now = time_.ticks();
+    std::lock_guard lk(mu_);
+    return LeaseInfo{rec->site, rec->thread, time_.to_duration(now - rec->acquired_ticks), rec->slot->id,
+                     rec->leak_reported, false};
+}
+
+std::vector<LeaseInfo> PoolCore::holders_locked(std::int64_t now) const
+{
+    std::vector<LeaseInfo> out;
+    out.reserve(leases_out_);
+    for (const LeaseRecord* r = outstanding_; r; r = r->next)
+        out.push_back(LeaseInfo{r->site, r->thread, time_.to_duration(now - r->acquired_ticks), r->slot->id,
+                                r->leak_reported, false});
+    std::sort(out.begin(), out.end(), [](const LeaseInfo& a, const LeaseInfo& b) { return a.age > b.age; });
+    return out;
+}
+
+std::vector<LeaseInfo> PoolCore::leases() const
+{
+    const std::int64_t now = time_.ticks();
+    std::lock_guard lk(mu_);
+    return holders_locked(now);
+}
+
+PoolSnapshot PoolCore::snapshot_locked() const noexcept
+{
+    std::size_t idle = shared_ ? 0 : idle_.size();
+    if (shared_)
+        for (const Slot* s : slots_) idle += s->leases == 0 ? 1 : 0;
+    return PoolSnapshot{opt_.max_size, total_, idle, in_use_, leases_out_, waiting_, creating_};
+}
+
+PoolStats PoolCore::stats() const
+{
+    const std::int64_t now = time_.ticks();
+    std::lock_guard lk(mu_);
+    const PoolSnapshot snap = snapshot_locked();
+    PoolStats s;
+    s.name = opt_.name;
+    s.max_size = opt_.max_size;
+    s.total = snap.total;
+    s.idle = snap.idle;
+    s.in_use = snap.in_use;
+    s.leases = snap.leases;
+    s.waiting = snap.waiting;
+    s.creating = snap.creating;
+    s.acquired = acquired_;
+    s.created = created_;
+    s.destroyed = destroyed_;
+    s.create_failures = create_failures_;
+    s.timeouts = timeouts_;
+    s.cancellations = cancellations_;
+    s.rejections = rejections_;
+    s.validations = validations_;
+    s.validation_failures = validation_failures_;
+    s.leaks_suspected = leaks_suspected_;
+    s.acquire_wait = wait_hist_.summary();
+    s.hold_time = hold_hist_.summary();
+    s.create_time = create_hist_.summary();
+    s.sites = sites_.snapshot();
+    s.resources.reserve(slots_.size());
+    for (const Slot* sl : slots_)
+        s.resources.push_back(ResourceStats{
+            sl->id, sl->leases, time_.to_duration(now - sl->created_ticks),
+            sl->leases == 0 ? time_.to_duration(now - sl->idle_since_ticks) : std::chrono::nanoseconds{},
+            sl->retiring});
+    s.last_create_error = last_create_error_;
+    s.closed = closed_;
+    return s;
+}
+
+bool PoolCore::close(std::chrono::milliseconds drain_timeout)
+{
+    Doomed doomed;
+    std::unique_lock lk(mu_);
+    const bool first = !closed_;
+    if (first) {
+        closed_ = true;
+        while (!idle_.empty()) doom_locked(idle_.pop_front(), DestroyReason::closed, doomed);
+        for (std::size_t i = slots_.size(); i-- > 0;)
+            if (shared_ && slots_[i]->leases == 0) doom_locked(slots_[i], DestroyReason::closed, doomed);
+        for (LeaseRecord* r = outstanding_; r; r = r->next)
+            if (r->stop) r->stop->request_stop();
+        for (Waiter* w = waiters_head_; w; w = w->next) w->cv.notify_one();
+        state_cv_.notify_all();
+    }
+    lk.unlock();
+    if (first) emit(Event{.kind = EventKind::pool_closed, .pool = opt_.name});
+    if (!doomed.empty()) finish(doomed);  // the handle is alive here, so `this` survives
+
+    lk.lock();
+    state_cv_.wait_until(lk, deadline_after(drain_timeout), [&] { return leases_out_ == 0; });
+    const bool drained = leases_out_ == 0;
+    std::vector<LeaseInfo> leaked;
+    if (!drained && opt_.leak_mode == LeakMode::strict && !strict_reported_) {
+        strict_reported_ = true;
+        leaked = holders_locked(time_.ticks());
+    }
+    lk.unlock();
+    for (const LeaseInfo& l : leaked) {
+        log(LogLevel::error, fmt::format("respool[{}]: lease never returned (strict leak mode): {}", opt_.name,
+                                         describe(l)));
+        emit(Event{.kind = EventKind::leak_at_close, .pool = opt_.name, .resource_id = l.resource_id,
+                   .duration = l.age, .site = l.site, .thread = l.thread});
+    }
+    return drained;
+}
+
+void PoolCore::emit(const Event& event) const noexcept
+{
+    if (opt_.listener) opt_.listener->on_event(event);
+}
+
+void PoolCore::log(LogLevel level, const std::string& message) const noexcept
+{
+    try {
+        if (opt_.logger) opt_.logger(level, message);
+        else if (level >= LogLevel::warning) std::fprintf(stderr, "%s\n", message.c_str());
+    } catch (...) {
+        // A logger that throws loses its line; the pool carries on.
+    }
+}
+
+} // namespace respool::detail

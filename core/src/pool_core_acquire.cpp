@@ -1,0 +1,328 @@
+// PoolCore: acquiring — the fast path, the wait queue with bounded fairness,
+// and the borrow checks (is_broken, validate) under one deadline.
+#include "pool_core_internal.hpp"
+
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace respool::detail {
+
+namespace {
+struct CancelWaiter {
+    std::mutex* mu;
+    std::condition_variable* cv;
+    bool* cancelled;
+    void operator()() const noexcept
+    {
+        std::lock_guard lk(*mu);
+        *cancelled = true;
+        cv->notify_one();
+    }
+};
+} // namespace
+
+LeaseRecord* PoolCore::acquire(std::chrono::nanoseconds timeout, const std::stop_token& stop,
+                               const std::source_location& site, bool may_wait)
+{
+    AcquireContext ctx{timeout, stop, site};
+    ctx.start_ticks = time_.ticks();
+    Doomed doomed;
+    std::unique_lock lk(mu_, std::defer_lock);
+    try {
+        lk.lock();
+        if (closed_) throw PoolClosed(fmt::format("respool[{}]: the pool is closed", opt_.name));
+        if (stop.stop_requested()) {
+            ++cancellations_;
+            throw Cancelled(fmt::format("respool[{}]: acquire cancelled before it began", opt_.name));
+        }
+        LeaseRecord* rec = nullptr;
+        Slot* slot = may_overtake_locked(ctx.start_ticks) ? take_available_locked(ctx.start_ticks, doomed) : nullptr;
+        if (slot) {
+            rec = lease_locked(slot, ctx, ctx.start_ticks, false);
+        } else if (!may_wait) {
+            lk.unlock();
+            if (!doomed.empty()) finish(doomed);
+            return nullptr;
+        } else {
+            rec = acquire_slow(ctx, lk, doomed);
+        }
+        return checked_out(rec, ctx, lk, doomed);
+    } catch (const AcquireTimeout& e) {
+        if (lk.owns_lock()) lk.unlock();
+        if (!doomed.empty()) finish(doomed);
+        emit(Event{.kind = EventKind::acquire_timeout, .pool = opt_.name, .duration = timeout,
+                   .message = e.what(), .site = site, .thread = std::this_thread::get_id()});
+        throw;
+    } catch (...) {
+        if (lk.owns_lock()) lk.unlock();
+        if (!doomed.empty()) finish(doomed);
+        throw;
+    }
+}
+
+bool PoolCore::may_overtake_locked(std::int64_t now) const noexcept
+{
+    // A newcomer may take a free resource ahead of queued callers only while
+    // the oldest of them has waited less than the fairness window.
+    return waiters_head_ == nullptr || (fairness_ticks_ > 0 && now - waiters_head_->enqueued_ticks < fairness_ticks_);
+}
+
+Slot* PoolCore::take_available_locked(std::int64_t now, Doomed& doomed)
+{
+    if (!shared_) {
+        while (!idle_.empty()) {
+            Slot* s = opt_.idle_order == IdleOrder::lifo ? idle_.pop_back() : idle_.pop_front();
+            if (now >= s->expires_ticks) {
+                doom_locked(s, DestroyReason::lifetime, doomed);
+                continue;
+            }
+            return s;
+        }
+        return nullptr;
+    }
+    Slot* best = nullptr;
+    for (Slot* s : slots_)
+        if (!s->retiring && s->leases < cap_ && (!best || s->leases < best->leases)) best = s;
+    return best;
+}
+
+LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now, bool counted)
+{
+    LeaseRecord* rec = free_records_;
+    if (rec) free_records_ = rec->next;
+    else rec = new LeaseRecord;
+    rec->slot = slot;
+    rec->site = ctx.site;
+    rec->thread = std::this_thread::get_id();
+    rec->acquired_ticks = now;
+    rec->broken = false;
+    rec->leak_reported = false;
+    rec->prev = nullptr;
+    rec->next = outstanding_;
+    if (outstanding_) outstanding_->prev = rec;
+    outstanding_ = rec;
+    if (!counted) {
+        if (slot->leases++ == 0) ++in_use_;
+        ++leases_out_;
+    }
+    ++acquired_;
+    const std::int64_t wait_ns = time_.to_duration(now - ctx.start_ticks).count();
+    wait_hist_.record(wait_ns);
+    rec->site_index = sites_.index_of(ctx.site);
+    sites_.on_acquire(rec->site_index, wait_ns);
+    return rec;
+}
+
+LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, std::unique_lock<std::mutex>& lk,
+                                   Doomed& doomed)
+{
+    for (;;) {
+        Slot* slot = rec->slot;
+        const std::int64_t now = rec->acquired_ticks;
+        const bool need_validate = caps_.validate && !slot->fresh && slot->leases == 1 &&
+                                   now - slot->idle_since_ticks >= validate_after_idle_ticks_;
+        slot->fresh = false;
+        if (!caps_.is_broken && !need_validate) {
+            lk.unlock();
+            if (!doomed.empty()) finish(doomed);
+            return rec;
+        }
+        lk.unlock();
+        if (!doomed.empty()) finish(doomed);  // we hold a lease, so `this` stays
+
+        bool ok = !(caps_.is_broken && slot_is_broken(*slot));
+        DestroyReason why = DestroyReason::broken;
+        if (ok && need_validate) {
+            ctx.phase = AcquirePhase::validating;
+            const Deadline d = std::min(ctx.get_deadline(), deadline_after(opt_.validation_timeout));
+            ok = validate_slot(*slot, d);
+            why = DestroyReason::validation;
+            if (!ok)
+                emit(Event{.kind = EventKind::validation_failed, .pool = opt_.name, .resource_id = slot->id,
+                           .message = "validate() failed on borrow"});
+        }
+        lk.lock();
+        if (need_validate) {
+            ++validations_;
+            if (!ok) ++validation_failures_;
+        }
+        const bool gone = closed_ || ctx.stop.stop_requested() || (need_validate && SteadyClock::now() >= ctx.get_deadline());
+        if (ok && !gone) {
+            lk.unlock();
+            return rec;
+        }
+        // Not handed out after all: undo the lease, keep or destroy the resource.
+        --acquired_;
+        sites_.on_discard(rec->site_index);
+        unlease_locked(rec);
+        if (!ok && !slot->retiring) {
+            slot->retiring = true;
+            slot->destroy_reason = why;
+        }
+        place_locked(slot, false, time_.ticks(), doomed);
+        if (closed_) throw PoolClosed(fmt::format("respool[{}]: the pool was closed during acquire", opt_.name));
+        if (ctx.stop.stop_requested()) {
+            ++cancellations_;
+            throw Cancelled(fmt::format("respool[{}]: acquire cancelled while validating", opt_.name));
+        }
+        if (SteadyClock::now() >= ctx.get_deadline()) throw_timeout_locked(ctx, create_failures_);
+
+        const std::int64_t again = time_.ticks();
+        Slot* next = may_overtake_locked(again) ? take_available_locked(again, doomed) : nullptr;
+        rec = next ? lease_locked(next, ctx, again, false) : acquire_slow(ctx, lk, doomed);
+    }
+}
+
+LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Doomed& doomed)
+{
+    if (waiting_ >= opt_.max_waiters) {
+        ++rejections_;
+        throw QueueFull(fmt::format("respool[{}]: {} callers are already waiting (max_waiters = {})", opt_.name,
+                                    waiting_, opt_.max_waiters));
+    }
+    const Deadline deadline = ctx.get_deadline();
+    Waiter w;
+    w.enqueued_ticks = time_.ticks();
+    w.failures_seen = create_failures_;
+    w.queued = true;
+    w.prev = waiters_tail_;
+    if (waiters_tail_) waiters_tail_->next = &w;
+    else waiters_head_ = &w;
+    waiters_tail_ = &w;
+    ++waiting_;
+    ++callers_;
+    start_creations_locked();
+
+    std::optional<std::stop_callback<CancelWaiter>> on_stop;
+    if (ctx.stop.stop_possible()) {
+        // The callback may run at once and takes the lock: register it unlocked.
+        lk.unlock();
+        on_stop.emplace(ctx.stop, CancelWaiter{&mu_, &w.cv, &w.cancelled});
+        lk.lock();
+    }
+
+    enum class Outcome { granted, took, failed, closed, cancelled, timed_out } outcome;
+    Slot* taken = nullptr;
+    for (;;) {
+        if (w.granted) { outcome = Outcome::granted; break; }
+        if (w.error) { outcome = Outcome::failed; break; }
+        if (closed_) { outcome = Outcome::closed; break; }
+        if (w.cancelled || ctx.stop.stop_requested()) { outcome = Outcome::cancelled; break; }
+        if (waiters_head_ == &w && (taken = take_available_locked(time_.ticks(), doomed))) {
+            outcome = Outcome::took;
+            break;
+        }
+        if (SteadyClock::now() >= deadline) { outcome = Outcome::timed_out; break; }
+        w.woken = false;
+        w.cv.wait_until(lk, deadline);
+    }
+    if (w.queued) remove_waiter_locked(&w);
+    if (on_stop) {
+        lk.unlock();
+        on_stop.reset();  // waits for a running callback, which needs the lock
+        lk.lock();
+    }
+    --callers_;
+    if (closed_ && callers_ == 0) state_cv_.notify_all();
+
+    switch (outcome) {
+    case Outcome::granted:
+        return lease_locked(w.granted, ctx, time_.ticks(), true);
+    case Outcome::took:
+        return lease_locked(taken, ctx, time_.ticks(), false);
+    case Outcome::failed:
+        throw CreateFailed(fmt::format("respool[{}]: creating a resource failed: {}", opt_.name, w.error_text),
+                           w.error_text, w.error);
+    case Outcome::closed:
+        throw PoolClosed(fmt::format("respool[{}]: the pool was closed while waiting", opt_.name));
+    case Outcome::cancelled:
+        ++cancellations_;
+        throw Cancelled(fmt::format("respool[{}]: acquire cancelled by its stop token after {}", opt_.name,
+                                    format_duration(time_.to_duration(time_.ticks() - ctx.start_ticks))));
+    case Outcome::timed_out:
+        break;
+    }
+    ctx.phase = creating_ > 0 ? AcquirePhase::creating : AcquirePhase::queued;
+    throw_timeout_locked(ctx, w.failures_seen);
+}
+
+void PoolCore::grant_locked(Waiter* w, Slot* slot) noexcept
+{
+    remove_waiter_locked(w);
+    w->granted = slot;
+    if (slot->leases++ == 0) ++in_use_;
+    ++leases_out_;
+    w->cv.notify_one();
+}
+
+void PoolCore::remove_waiter_locked(Waiter* w) noexcept
+{
+    const bool was_head = waiters_head_ == w;
+    if (w->prev) w->prev->next = w->next;
+    else waiters_head_ = w->next;
+    if (w->next) w->next->prev = w->prev;
+    else waiters_tail_ = w->prev;
+    w->prev = w->next = nullptr;
+    w->queued = false;
+    --waiting_;
+    if (was_head && waiters_head_) {
+        bool available = !idle_.empty();
+        if (shared_)
+            for (const Slot* s : slots_) available = available || (!s->retiring && s->leases < cap_);
+        if (available) wake_front_locked();
+    }
+}
+
+void PoolCore::wake_front_locked() noexcept
+{
+    Waiter* f = waiters_head_;
+    if (f && !f->woken) {
+        f->woken = true;
+        f->cv.notify_one();
+    }
+}
+
+void PoolCore::throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen)
+{
+    ++timeouts_;
+    const std::int64_t now = time_.ticks();
+    std::vector<LeaseInfo> holders = holders_locked(now);
+    const PoolSnapshot snap = snapshot_locked();
+    std::string msg = fmt::format("respool[{}]: acquire timed out after {} ", opt_.name, format_duration(ctx.timeout));
+    switch (ctx.phase) {
+    case AcquirePhase::validating:
+        msg += "while validating a resource";
+        break;
+    case AcquirePhase::creating:
+        msg += fmt::format("waiting for a resource being created ({} creation(s) in flight, create_timeout {} ms)",
+                           snap.creating, opt_.create_timeout.count());
+        break;
+    case AcquirePhase::queued:
+        msg += "waiting for a resource to be returned: the pool is exhausted";
+        break;
+    }
+    msg += fmt::format(" [{} of max_size {} exist: {} in use, {} idle, {} creating; {} waiting]", snap.total,
+                       snap.max_size, snap.in_use, snap.idle, snap.creating, snap.waiting);
+    if (create_failures_ > failures_seen)
+        msg += fmt::format("; creation is failing, last error: {}", last_create_error_);
+    const auto me = std::this_thread::get_id();
+    std::size_t mine = 0;
+    const LeaseInfo* first_mine = nullptr;
+    for (const LeaseInfo& h : holders)
+        if (h.thread == me && ++mine == 1) first_mine = &h;
+    if (mine > 0)
+        msg += fmt::format("; this thread already holds {} lease(s) from this pool (one acquired at {}): waiting "
+                           "for another while holding one can deadlock",
+                           mine, format_site(first_mine->site));
+    if (!holders.empty()) {
+        msg += "; holders, oldest first:";
+        const std::size_t shown = std::min<std::size_t>(holders.size(), 10);
+        for (std::size_t i = 0; i < shown; ++i) msg += "\n  " + describe(holders[i]);
+        if (holders.size() > shown) msg += fmt::format("\n  ... and {} more", holders.size() - shown);
+    }
+    throw AcquireTimeout(msg, ctx.phase, snap, std::move(holders));
+}
+
+} // namespace respool::detail
