@@ -1,0 +1,77 @@
+// respool/pg/adapter.hpp — makes, checks and recycles PostgreSQL connections for a pool.
+//
+// `respool::pg::Adapter` implements the `respool::Adapter` contract:
+// - `create(deadline)` connects with PQconnectStartParams/PQconnectPoll and
+//   poll(), resolving host names on a helper thread, so an unanswered SYN, a
+//   silent server or a hanging DNS ends at the deadline; then runs the setup
+//   statements. Failures throw `pg::Error` (SQLSTATE kept: 28P01 wrong
+//   password, 3D000 unknown database, ...), with no password in the text.
+// - `is_broken` (every borrow and return): no round trip — the broken mark,
+//   PQstatus, the transaction status, and a non-blocking read of anything the
+//   server sent meanwhile (a terminated backend's FATAL and EOF).
+// - `validate` (borrow after `validate_after_idle`): a real round trip bounded
+//   by the deadline, because after a server restart an idle connection still
+//   looks fine until it is used; on expiry the query is cancelled.
+// - `reset` (every return): rolls back an open or failed transaction and runs
+//   `reset_statement` if configured; any failure throws, so the pool destroys
+//   the connection instead of handing it out.
+// - `destroy`: PQfinish; never blocks.
+//
+// Thread-safety: the pool calls these from many threads at once; the adapter
+// holds only immutable shared settings, so copies are cheap and independent.
+//
+//   respool::Pool pool{respool::pg::Adapter{"host=db dbname=app user=app"}, opts};
+//   auto lease = pool.acquire();
+//   lease->exec("UPDATE stock SET n = n - $1 WHERE id = $2", 1, item);
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <respool/adapter.hpp>
+#include <respool/deadline.hpp>
+#include <respool/pg/connection.hpp>
+#include <respool/pg/options.hpp>
+
+namespace respool::pg {
+
+namespace detail {
+struct Settings;
+}
+
+/// The PostgreSQL adapter. Copyable; copies share their immutable settings.
+class Adapter {
+public:
+    using Resource = Connection;
+
+    /// From a conninfo string or URI, with default options. Throws pg::Error
+    /// (kind config) for a malformed string or unknown keyword.
+    explicit Adapter(std::string conninfo);
+    /// From full options; validated here, not at the first connect.
+    explicit Adapter(Options options);
+
+    /// Opens a connection by `deadline` and runs the setup statements.
+    Connection create(Deadline deadline);
+    /// Cheap check on borrow and return; never blocks.
+    bool is_broken(const Connection& connection) const noexcept;
+    /// A round trip by `deadline`; false (and the connection marked) on failure.
+    bool validate(Connection& connection, Deadline deadline) noexcept;
+    /// Cleans a returned connection; throws pg::Error when it cannot.
+    void reset(Connection& connection);
+    /// Closes the connection.
+    void destroy(Connection& connection) noexcept;
+
+    /// The target without secrets, e.g. "host=db port=5432 dbname=app user=app".
+    const std::string& target() const noexcept;
+    /// Every libpq parameter the adapter connects with, password shown as "***".
+    std::string describe() const;
+
+private:
+    std::shared_ptr<const detail::Settings> settings_;
+};
+
+static_assert(respool::Adapter<Adapter>);
+static_assert(respool::detail::HasIsBroken<Adapter> && respool::detail::HasValidate<Adapter> &&
+              respool::detail::HasReset<Adapter> && respool::detail::HasDestroy<Adapter>);
+
+} // namespace respool::pg

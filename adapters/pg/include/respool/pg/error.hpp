@@ -1,0 +1,71 @@
+// respool/pg/error.hpp — the one exception type of the PostgreSQL adapter.
+//
+// `respool::pg::Error` carries what went wrong (`kind()`), the server's
+// SQLSTATE and message when the server said something, and whether the
+// connection is now unusable. It derives from std::runtime_error, not from
+// `respool::Error`: respool::Error's codes describe the pool (timeouts,
+// closing, exhaustion), and a failed query is not a pool error. When
+// `create` fails, the pool's `CreateFailed` carries this exception as its
+// cause, so `sqlstate()` survives (e.g. 28P01 for a wrong password).
+//
+// Messages never contain a password: the adapter builds them from parts that
+// hold none, and scrubs the configured password from anything libpq returns.
+//
+//   try { conn.exec("INSERT INTO t VALUES ($1)", 1); }
+//   catch (const respool::pg::Error& e) {
+//       if (e.sqlstate() == "23505") { /* unique violation */ }
+//   }
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace respool::pg {
+
+/// What failed, coarsely; `sqlstate()` says precisely when the server answered.
+enum class ErrorKind {
+    config,           ///< a bad connection string, option or parameter value
+    connect,          ///< the connection could not be made (refused, auth, unknown database, TLS, DNS)
+    timeout,          ///< a deadline passed (connect, resolve, query, validation)
+    query,            ///< the server rejected a statement; the connection stays usable
+    connection_lost,  ///< the connection broke or the server ended the session
+    usage,            ///< misuse: a closed connection, a NULL read as a value, a bad conversion
+};
+
+/// "config", "connect", ...
+std::string_view to_string(ErrorKind kind) noexcept;
+
+/// True for SQLSTATEs after which the session is gone: class 08 (connection
+/// exception) and 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now).
+bool is_connection_sqlstate(std::string_view sqlstate) noexcept;
+
+/// An error of the PostgreSQL adapter. Copyable, cheap to catch by reference.
+class Error : public std::runtime_error {
+public:
+    /// `what` must already be free of secrets.
+    Error(ErrorKind kind, const std::string& what, std::string sqlstate = {},
+          std::string server_message = {}, std::string detail = {}, std::string hint = {});
+
+    ErrorKind kind() const noexcept { return kind_; }
+    /// Five-character SQLSTATE, or "" when the server sent none. A connection
+    /// lost without a word from the server reports "08006" (connection_failure).
+    const std::string& sqlstate() const noexcept { return sqlstate_; }
+    /// The server's primary message ("" for client-side errors).
+    const std::string& server_message() const noexcept { return server_message_; }
+    /// The server's DETAIL and HINT fields, "" when absent.
+    const std::string& detail() const noexcept { return detail_; }
+    const std::string& hint() const noexcept { return hint_; }
+    /// True when the connection that raised it (if any) can no longer be used:
+    /// connection lost, a connection-class SQLSTATE, or a client-side timeout.
+    bool connection_error() const noexcept;
+
+private:
+    ErrorKind kind_;
+    std::string sqlstate_;
+    std::string server_message_;
+    std::string detail_;
+    std::string hint_;
+};
+
+} // namespace respool::pg

@@ -1,0 +1,34 @@
+// conn_state.hpp (internal) — what a Connection owns, at a stable address.
+//
+// libpq's notice receiver gets a raw pointer to this state, so it lives on
+// the heap and a Connection only moves the pointer.
+#pragma once
+
+#include <memory>
+
+#include <libpq-fe.h>
+
+#include "settings.hpp"
+
+namespace respool::pg::detail {
+
+struct ConnState {
+    explicit ConnState(std::shared_ptr<const Settings> s) : settings(std::move(s)) {}
+    ~ConnState()
+    {
+        if (conn) PQfinish(conn);
+    }
+    ConnState(const ConnState&) = delete;
+    ConnState& operator=(const ConnState&) = delete;
+
+    PGconn* conn = nullptr;
+    /// Set by a connection-class failure, a timeout, a FATAL notice or the user.
+    bool broken = false;
+    std::shared_ptr<const Settings> settings;
+};
+
+/// Routes notices to the settings' handler and marks the connection broken
+/// when the server announces it is ending the session (FATAL, 57P0x).
+void install_notice_receiver(ConnState& state) noexcept;
+
+} // namespace respool::pg::detail

@@ -1,0 +1,106 @@
+// Adapter::create: deadline-bound connect and the setup statements.
+#include <respool/pg/adapter.hpp>
+
+#include <poll.h>
+
+#include <respool/pg/error.hpp>
+
+#include "conn_state.hpp"
+#include "pq_error.hpp"
+#include "resolve.hpp"
+#include "wait.hpp"
+
+namespace respool::pg {
+
+namespace {
+
+// Where a connect was when its deadline passed: tells a silent server
+// (startup) from a slow TLS handshake or a slow backend start.
+const char* connect_stage(PGconn* conn) noexcept
+{
+    switch (PQstatus(conn)) {
+    case CONNECTION_STARTED: return "waiting for the TCP connection to be accepted";
+    case CONNECTION_MADE: return "sending the startup message";
+    case CONNECTION_AWAITING_RESPONSE: return "waiting for the server to answer the startup message";
+    case CONNECTION_AUTH_OK: return "waiting for the server process to become ready";
+    case CONNECTION_SSL_STARTUP: return "in the TLS handshake";
+    case CONNECTION_GSS_STARTUP: return "negotiating GSSAPI encryption";
+    case CONNECTION_CONSUME: return "reading the rest of the server's answer";
+    case CONNECTION_CHECK_WRITABLE:
+    case CONNECTION_CHECK_TARGET:
+    case CONNECTION_CHECK_STANDBY: return "checking target_session_attrs";
+    default: return "connecting";
+    }
+}
+
+[[noreturn]] void throw_connect_timeout(const detail::Settings& s, PGconn* conn, Deadline started)
+{
+    std::string server;
+    if (const char* host = PQhost(conn); host && *host) {
+        server = std::string(" (server at \"") + host + "\"";
+        if (const char* addr = PQhostaddr(conn); addr && *addr && std::string_view(addr) != host)
+            server += std::string(" (") + addr + ")";
+        server += std::string(", port ") + PQport(conn) + ")";
+    }
+    throw Error(ErrorKind::timeout,
+                s.scrub("respool::pg: connecting to " + s.target + " timed out after " +
+                        std::to_string(detail::elapsed_ms(started)) + " ms " + connect_stage(conn) +
+                        server));
+}
+
+void poll_until_connected(const detail::Settings& s, PGconn* conn, Deadline deadline, Deadline started)
+{
+    if (PQstatus(conn) == CONNECTION_BAD) throw detail::connect_error(s, conn);
+    // libpq's rule: after PQconnectStart, act as if PQconnectPoll said "writing".
+    PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+    for (;;) {
+        if (status == PGRES_POLLING_OK) return;
+        if (status == PGRES_POLLING_FAILED) throw detail::connect_error(s, conn);
+        int fd = PQsocket(conn);  // changes when libpq moves on to the next host
+        if (fd >= 0 &&
+            detail::wait_socket(fd, status == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline) == 0)
+            throw_connect_timeout(s, conn, started);
+        status = PQconnectPoll(conn);
+    }
+}
+
+} // namespace
+
+Connection Adapter::create(Deadline deadline)
+{
+    const detail::Settings& s = *settings_;
+    Deadline started = SteadyClock::now();
+    detail::ParamList params = s.params;
+    detail::resolve_hosts(params, s, deadline, started);
+    std::vector<const char*> keys, values;
+    for (const auto& [k, v] : params) {
+        keys.push_back(k.c_str());
+        values.push_back(v.c_str());
+    }
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+
+    auto state = std::make_unique<detail::ConnState>(settings_);
+    state->conn = PQconnectStartParams(keys.data(), values.data(), 0);
+    if (state->conn == nullptr) throw Error(ErrorKind::connect, "respool::pg: out of memory starting a connection");
+    detail::install_notice_receiver(*state);
+    // Verbose errors carry the SQLSTATE of a refused login (see connect_error).
+    PQsetErrorVerbosity(state->conn, PQERRORS_VERBOSE);
+    poll_until_connected(s, state->conn, deadline, started);
+    PQsetErrorVerbosity(state->conn, PQERRORS_DEFAULT);
+
+    Connection conn(std::move(state));
+    for (std::size_t i = 0; i < s.setup.size(); ++i) {
+        try {
+            conn.exec_until(deadline, s.setup[i]);
+        } catch (const Error& e) {
+            throw Error(e.kind(),
+                        "respool::pg: setup statement " + std::to_string(i + 1) + " of " +
+                            std::to_string(s.setup.size()) + " failed: " + e.what(),
+                        e.sqlstate(), e.server_message(), e.detail(), e.hint());
+        }
+    }
+    return conn;
+}
+
+} // namespace respool::pg

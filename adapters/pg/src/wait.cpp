@@ -1,0 +1,65 @@
+#include "wait.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <thread>
+
+#include <poll.h>
+
+namespace respool::pg::detail {
+
+short wait_socket(int fd, short events, Deadline deadline) noexcept
+{
+    for (;;) {
+        int timeout_ms = -1;
+        if (deadline != Deadline::max()) {
+            auto left = time_left(deadline);
+            if (left <= std::chrono::nanoseconds::zero()) return 0;
+            // Round up: waking a little early would spin until the deadline.
+            auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+            timeout_ms = ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+        }
+        pollfd p{fd, events, 0};
+        int n = ::poll(&p, 1, timeout_ms);
+        if (n > 0) return p.revents;
+        if (n < 0 && errno != EINTR) return POLLERR;
+        // Timed out or interrupted: loop, so the deadline, not poll, decides.
+    }
+}
+
+long long elapsed_ms(Deadline start) noexcept
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start).count();
+}
+
+namespace {
+constexpr int max_cancels_in_flight = 4;
+std::atomic<int> cancels_in_flight{0};
+} // namespace
+
+void cancel_in_background(PGconn* conn) noexcept
+{
+    if (cancels_in_flight.fetch_add(1) >= max_cancels_in_flight) {
+        cancels_in_flight.fetch_sub(1);
+        return;
+    }
+    PGcancel* cancel = PQgetCancel(conn);  // a copy of address and key: outlives PQfinish
+    if (cancel == nullptr) {
+        cancels_in_flight.fetch_sub(1);
+        return;
+    }
+    try {
+        std::thread([cancel] {
+            char err[256];
+            PQcancel(cancel, err, sizeof err);
+            PQfreeCancel(cancel);
+            cancels_in_flight.fetch_sub(1);
+        }).detach();
+    } catch (...) {
+        PQfreeCancel(cancel);
+        cancels_in_flight.fetch_sub(1);
+    }
+}
+
+} // namespace respool::pg::detail
