@@ -15,7 +15,7 @@ class Histogram {
 public:
     static constexpr int sub_bits = 2;
     static constexpr int max_log2 = 44;
-    static constexpr int bucket_count = (max_log2 + 1) << sub_bits;
+    static constexpr int bucket_count = max_log2 << sub_bits;  // the last bucket also takes overflow
 
     void record(std::int64_t ns) noexcept
     {

@@ -1,0 +1,117 @@
+// S6: cancel or time out at every point an acquire can wait — queued behind a
+// holder, waiting for a creation, validating — and check nothing is lost.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "fixtures.hpp"
+
+using namespace respool;
+using namespace respool::test;
+
+namespace {
+enum class Ending { cancel, timeout };
+
+// Ends one acquire by `how` about 50 ms in; returns the exception's code.
+std::error_code end_acquire(FakePool& pool, Ending how)
+{
+    std::stop_source stop;
+    std::jthread canceller;
+    if (how == Ending::cancel)
+        canceller = std::jthread([&] {
+            std::this_thread::sleep_for(50ms);
+            stop.request_stop();
+        });
+    try {
+        const auto timeout = how == Ending::cancel ? 10s : 50ms;
+        (void)pool.acquire({.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout),
+                            .stop = stop.get_token()});
+    } catch (const Error& e) {
+        return e.code();
+    }
+    return {};
+}
+
+std::error_code expected(Ending how)
+{
+    return make_error_code(how == Ending::cancel ? errc::cancelled : errc::acquire_timeout);
+}
+
+void check_nothing_lost(FakePool& pool, FakeController& fake)
+{
+    REQUIRE(testing::eventually([&] { return pool.stats().creating == 0; }));
+    const PoolStats s = pool.stats();
+    CHECK(s.waiting == 0);
+    CHECK(s.leases == 0);
+    CHECK(s.in_use == 0);
+    CHECK(s.idle == static_cast<std::size_t>(fake.live()));
+    CHECK(fake.violations().empty());
+    auto lease = pool.acquire({.timeout = 2s});  // the pool still serves
+    CHECK(static_cast<bool>(lease));
+}
+} // namespace
+
+TEST_CASE("cancel or time out while queued behind a holder")
+{
+    for (Ending how : {Ending::cancel, Ending::timeout}) {
+        Fixture f;
+        FakePool pool{f.adapter(), f.options(1)};
+        std::optional<FakeLease> held{pool.acquire()};
+        CHECK(end_acquire(pool, how) == expected(how));
+        held.reset();
+        check_nothing_lost(pool, *f.fake);
+        CHECK(f.fake->created() == 1);
+    }
+}
+
+TEST_CASE("cancel or time out while a resource is being created: it goes idle when done")
+{
+    for (Ending how : {Ending::cancel, Ending::timeout}) {
+        Fixture f;
+        FakePool pool{f.adapter(), f.options(1)};
+        f.fake->set_create_delay(200ms);
+        CHECK(end_acquire(pool, how) == expected(how));
+        REQUIRE(testing::eventually([&] { return pool.stats().idle == 1; }));
+        f.fake->set_create_delay(0ms);
+        check_nothing_lost(pool, *f.fake);
+        CHECK(f.fake->created() == 1);
+    }
+}
+
+TEST_CASE("cancel or time out while validating: the resource is given back or destroyed")
+{
+    for (Ending how : {Ending::cancel, Ending::timeout}) {
+        Fixture f;
+        PoolOptions o = f.options(1);
+        o.validate_after_idle = 0ms;
+        FakePool pool{f.adapter(), o};
+        pool.acquire().release();  // one used resource, idle
+        f.fake->set_validate_delay(150ms);
+        CHECK(end_acquire(pool, how) == expected(how));
+        f.fake->set_validate_delay(0ms);
+        check_nothing_lost(pool, *f.fake);
+    }
+}
+
+TEST_CASE("time out while validating hangs: the acquire still ends at its deadline")
+{
+    Fixture f;
+    PoolOptions o = f.options(1);
+    o.validate_after_idle = 0ms;
+    FakePool pool{f.adapter(), o};
+    pool.acquire().release();
+    f.fake->hang_validations(true);
+    const auto start = SteadyClock::now();
+    try {
+        (void)pool.acquire({.timeout = 100ms});
+        FAIL("expected a timeout");
+    } catch (const AcquireTimeout& e) {
+        CHECK(e.phase() == AcquirePhase::validating);
+    }
+    const auto took = ms_since(start);
+    CHECK(took >= 100);
+    CHECK(took <= 100 + 300);
+    f.fake->release_hangs();
+    check_nothing_lost(pool, *f.fake);
+    CHECK(pool.stats().destroyed[DestroyReason::validation] == 1);
+}

@@ -1,0 +1,158 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "fixtures.hpp"
+
+using namespace respool;
+using namespace respool::test;
+
+TEST_CASE("32 waiters at an empty pool: never more than max_concurrent_creates in flight, never more than max_size made (S12)")
+{
+    Fixture f;
+    PoolOptions o = f.options(8);
+    o.max_concurrent_creates = 2;
+    o.acquire_timeout = 20s;
+    f.fake->set_create_delay(50ms);
+    FakePool pool{f.adapter(), o};
+    std::vector<std::jthread> threads;
+    std::atomic<bool> bad{false};
+    for (int i = 0; i < 32; ++i)
+        threads.emplace_back([&] {
+            auto lease = pool.acquire();
+            auto use = lease->use();
+            const PoolStats s = pool.stats();
+            if (s.creating > 2 || !gauges_consistent(s)) bad = true;
+            std::this_thread::sleep_for(2ms);
+        });
+    threads.clear();
+    CHECK_FALSE(bad.load());
+    CHECK(f.fake->max_creates_in_flight() <= 2);
+    CHECK(f.fake->created() <= 8);
+    CHECK(f.fake->violations().empty());
+}
+
+TEST_CASE("a creation failure reaches the oldest waiter at once, with the adapter's error as its cause")
+{
+    Fixture f;
+    FakePool pool{f.adapter(), f.options(2)};
+    f.fake->fail_next_creates(1, "fake: connection refused by 127.0.0.1:1");
+    const auto start = SteadyClock::now();
+    try {
+        (void)pool.acquire({.timeout = 10s});
+        FAIL("expected CreateFailed");
+    } catch (const CreateFailed& e) {
+        CHECK(ms_since(start) < 2000);
+        CHECK(e.code() == make_error_code(errc::create_failed));
+        CHECK(e.last_error() == "fake: connection refused by 127.0.0.1:1");
+        CHECK(std::string(e.what()).find("connection refused") != std::string::npos);
+        CHECK_THROWS_AS(std::rethrow_exception(e.cause()), testing::FakeError);
+    }
+    const PoolStats s = pool.stats();
+    CHECK(s.create_failures == 1);
+    CHECK(s.last_create_error == "fake: connection refused by 127.0.0.1:1");
+    CHECK(s.total == 0);
+    CHECK(static_cast<bool>(pool.acquire()));  // creation works again
+}
+
+TEST_CASE("no lost wake-up: the second waiter is served once creation works again (S3)")
+{
+    Fixture f;
+    PoolOptions o = f.options(1);
+    FakePool pool{f.adapter(), o};
+    f.fake->set_create_delay(30ms);
+    f.fake->fail_next_creates(1);
+    std::atomic<int> failed{0}, served{0};
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < 2; ++i)
+        threads.emplace_back([&] {
+            try {
+                auto lease = pool.acquire({.timeout = 5s});
+                ++served;
+            } catch (const CreateFailed&) {
+                ++failed;
+            }
+        });
+    threads.clear();
+    CHECK(failed.load() == 1);
+    CHECK(served.load() == 1);
+}
+
+TEST_CASE("waiters wake when a holder marks its resource broken, making room for a new one")
+{
+    Fixture f;
+    FakePool pool{f.adapter(), f.options(1)};
+    auto held = pool.acquire();
+    std::atomic<bool> served{false};
+    std::thread waiter([&] {
+        auto lease = pool.acquire({.timeout = 5s});
+        served = true;
+    });
+    REQUIRE(testing::eventually([&] { return pool.stats().waiting == 1; }));
+    held.mark_broken();
+    held.release();
+    waiter.join();
+    CHECK(served.load());
+    CHECK(f.fake->created() == 2);
+}
+
+TEST_CASE("creation hanging for seconds: each acquirer fails at its own deadline, naming the phase (S7)")
+{
+    Fixture f;
+    PoolOptions o = f.options(8);
+    o.create_timeout = 5s;
+    FakePool pool{f.adapter(), o};
+    f.fake->hang_creates(true);
+    std::vector<std::jthread> threads;
+    std::atomic<int> ok_windows{0};
+    const auto start = SteadyClock::now();
+    for (int i = 0; i < 8; ++i)
+        threads.emplace_back([&] {
+            const auto mine = SteadyClock::now();
+            try {
+                (void)pool.acquire({.timeout = 500ms});
+            } catch (const AcquireTimeout& e) {
+                const auto took = ms_since(mine);
+                if (took >= 500 && took <= 500 + 400 && e.phase() == AcquirePhase::creating &&
+                    std::string(e.what()).find("being created") != std::string::npos)
+                    ++ok_windows;
+            }
+        });
+    threads.clear();
+    CHECK(ok_windows.load() == 8);
+    CHECK(ms_since(start) < 1500);  // not serialised behind one another
+    CHECK(f.fake->max_creates_in_flight() <= 2);
+    f.fake->release_hangs();
+}
+
+TEST_CASE("a creation whose waiter gave up is not wasted: the resource goes idle")
+{
+    Fixture f;
+    FakePool pool{f.adapter(), f.options(1)};
+    f.fake->set_create_delay(150ms);
+    CHECK_THROWS_AS((void)pool.acquire({.timeout = 20ms}), AcquireTimeout);
+    REQUIRE(testing::eventually([&] { return pool.stats().idle == 1; }));
+    CHECK(pool.try_acquire().has_value());
+    CHECK(f.fake->created() == 1);
+}
+
+TEST_CASE("max_size counts resources being created")
+{
+    Fixture f;
+    PoolOptions o = f.options(2);
+    o.max_concurrent_creates = 4;
+    o.create_timeout = 300ms;
+    FakePool pool{f.adapter(), o};
+    f.fake->hang_creates(true);
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < 5; ++i)
+        threads.emplace_back([&] { CHECK_THROWS((void)pool.acquire({.timeout = 150ms})); });
+    REQUIRE(testing::eventually([&] { return pool.stats().waiting == 5; }));
+    CHECK(pool.stats().creating == 2);
+    CHECK(pool.stats().total == 2);
+    CHECK(f.fake->creates_in_flight() <= 2);
+    threads.clear();
+    f.fake->release_hangs();
+}
