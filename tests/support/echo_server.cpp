@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -85,7 +86,18 @@ struct EchoServer::Impl {
     std::atomic<std::size_t> accepted{0}, open{0}, handshake_failures{0};
     mutable std::mutex sni_mutex;
     std::string sni;
+    mutable std::mutex accept_mutex;  // with accepted_cv: wait_accepted
+    mutable std::condition_variable accepted_cv;
     std::thread thread;
+
+    void count_accept()
+    {
+        {
+            std::lock_guard lock(accept_mutex);
+            ++accepted;
+        }
+        accepted_cv.notify_all();
+    }
 
     void make_tls_context();
     void fill_backlog();
@@ -135,7 +147,7 @@ void EchoServer::Impl::fill_backlog()
 {
     // With backlog 0 the accept queue holds one connection; once it is full
     // the kernel drops further SYNs, so later clients hang in SYN_SENT.
-    auto to = detail::resolve_one("127.0.0.1", port);
+    auto to = detail::resolve_one(opt.ipv6 ? "::1" : "127.0.0.1", port);
     for (int i = 0; i < 8; ++i) {
         Fd fd = detail::connect_nonblocking(to);
         pollfd p{fd.get(), POLLOUT, 0};
@@ -186,7 +198,7 @@ void EchoServer::Impl::accept_new()
         auto c = std::make_unique<Conn>();
         c->fd.reset(fd);
         c->last_active = Clock::now();
-        ++accepted;
+        count_accept();
         if (opt.tls && opt.behaviour != Behaviour::silent) {
             c->ssl.reset(SSL_new(ctx.get()));
             if (!c->ssl || SSL_set_fd(c->ssl.get(), fd) != 1) continue;  // drops the connection
@@ -317,7 +329,7 @@ EchoServer::EchoServer(EchoServerOptions options) : impl_(std::make_unique<Impl>
     im.opt = std::move(options);
     if (im.opt.tls) im.make_tls_context();
     bool never = im.opt.behaviour == Behaviour::never_accept;
-    im.listener = detail::listen_loopback(never ? 0 : 128);
+    im.listener = detail::listen_loopback(never ? 0 : 128, 0, im.opt.ipv6);
     im.port = detail::local_port(im.listener.get());
     if (never) im.fill_backlog();
     im.thread = std::thread([&im] { im.loop(); });
@@ -358,6 +370,12 @@ std::string EchoServer::last_sni() const
 {
     std::lock_guard lock(impl_->sni_mutex);
     return impl_->sni;
+}
+
+bool EchoServer::wait_accepted(std::size_t n, std::chrono::milliseconds timeout) const
+{
+    std::unique_lock lock(impl_->accept_mutex);
+    return impl_->accepted_cv.wait_for(lock, timeout, [&] { return impl_->accepted >= n; });
 }
 
 } // namespace respool::test

@@ -1,6 +1,6 @@
 // echo_server.hpp — a plain-TCP or TLS echo server on loopback, with bad manners on demand.
 //
-// Binds 127.0.0.1 on a free port and serves from one background thread (a
+// Binds 127.0.0.1 (or ::1) on a free port and serves from one background thread (a
 // poll loop over non-blocking sockets, TLS through OpenSSL). Besides echoing,
 // it can misbehave the ways servers do: close idle connections, reset or close
 // every connection now, never accept (a full backlog), accept and never answer
@@ -33,6 +33,7 @@ struct EchoServerOptions {
     enum class TlsVersion { tls1_0, tls1_1, tls1_2, tls1_3 };
 
     Behaviour behaviour = Behaviour::echo;
+    bool ipv6 = false;            ///< listen on [::1] instead of 127.0.0.1
     bool tls = false;             ///< TLS with cert_file/key_file (PEM)
     std::string cert_file{};
     std::string key_file{};
@@ -62,6 +63,10 @@ public:
     std::size_t accepted() const noexcept;
     /// Connections open now.
     std::size_t open() const noexcept;
+    /// Waits (no polling) until `n` connections have been accepted in all;
+    /// false if `timeout` passed first. A client's connect completes in the
+    /// kernel before the server accepts: wait before acting on "every open connection".
+    bool wait_accepted(std::size_t n, std::chrono::milliseconds timeout) const;
     /// TLS handshakes that failed so far.
     std::size_t handshake_failures() const noexcept;
     /// The SNI host name the last TLS client sent ("" when none).

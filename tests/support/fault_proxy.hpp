@@ -56,6 +56,10 @@ public:
     std::size_t accepted() const noexcept;
     /// Connections open now.
     std::size_t open() const noexcept;
+    /// Waits (no polling) until `n` connections have been accepted in all;
+    /// false if `timeout` passed first. A client's connect completes in the
+    /// kernel before the server accepts: wait before acting on "every open connection".
+    bool wait_accepted(std::size_t n, std::chrono::milliseconds timeout) const;
 
 private:
     struct Impl;

@@ -39,18 +39,29 @@ void Fd::reset(int fd) noexcept
     fd_ = fd;
 }
 
-Fd listen_loopback(int backlog, std::uint16_t port)
+Fd listen_loopback(int backlog, std::uint16_t port, bool ipv6)
 {
-    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    Fd fd(::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) throw_errno("socket");
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
-        throw_errno("bind 127.0.0.1:" + std::to_string(port));
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (ipv6) {
+        auto& sa = reinterpret_cast<sockaddr_in6&>(ss);
+        sa.sin6_family = AF_INET6;
+        sa.sin6_port = htons(port);
+        sa.sin6_addr = in6addr_loopback;
+        len = sizeof sa;
+    } else {
+        auto& sa = reinterpret_cast<sockaddr_in&>(ss);
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons(port);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof sa;
+    }
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
+        throw_errno(std::string("bind ") + (ipv6 ? "[::1]:" : "127.0.0.1:") + std::to_string(port));
     if (::listen(fd.get(), backlog) != 0) throw_errno("listen");
     return fd;
 }

@@ -34,8 +34,8 @@ private:
     int fd_ = -1;
 };
 
-/// A non-blocking listener on 127.0.0.1 (port 0: the kernel picks one).
-Fd listen_loopback(int backlog, std::uint16_t port = 0);
+/// A non-blocking listener on 127.0.0.1, or ::1 when `ipv6` (port 0: the kernel picks one).
+Fd listen_loopback(int backlog, std::uint16_t port = 0, bool ipv6 = false);
 
 /// The local port a socket is bound to.
 std::uint16_t local_port(int fd);

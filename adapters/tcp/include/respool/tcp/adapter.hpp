@@ -1,0 +1,57 @@
+// respool/tcp/adapter.hpp — the pool adapter for TCP and TLS connections.
+//
+// `create` resolves the host (bounded by the deadline even when the resolver
+// hangs), connects non-blocking to each address in turn (a refused or
+// unreachable one moves on to the next; one that never answers ends at the
+// deadline), sets TCP_NODELAY, keepalive and TCP_USER_TIMEOUT, and with TLS
+// verifies the peer's certificate and host name (SNI, TLS 1.2 minimum).
+// `is_broken` peeks without blocking; `validate` runs `Options::probe`.
+//
+// Thread-safety: all members may be called concurrently (the pool does).
+// Copies share the immutable configuration (and the TLS context).
+//
+//   respool::tcp::Options o{.host = "localhost", .port = 7000};
+//   respool::Pool pool{respool::tcp::Adapter{o}, respool::PoolOptions{}};
+//   auto sock = pool.acquire();
+//   sock->write_line("PING", respool::deadline_after(std::chrono::seconds(1)));
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <respool/adapter.hpp>
+#include <respool/tcp/options.hpp>
+#include <respool/tcp/socket.hpp>
+
+namespace respool::tcp {
+
+class Adapter {
+public:
+    using Resource = Socket;
+
+    /// Validates `options` (throws respool::InvalidOptions naming the field)
+    /// and loads the TLS configuration (CA, client certificate).
+    explicit Adapter(Options options);
+
+    /// A connected (and, with TLS, verified) socket by `deadline`; throws
+    /// respool::tcp::Error otherwise. Called by the pool on its creator threads.
+    Socket create(Deadline deadline);
+    /// True when the socket must not be lent again; never blocks.
+    bool is_broken(const Socket& socket) const noexcept;
+    /// Runs `Options::probe` (false if it throws); without a probe, `!is_broken`.
+    bool validate(Socket& socket, Deadline deadline);
+
+    const Options& options() const noexcept;
+    /// "host:port", as used in messages.
+    const std::string& endpoint() const noexcept;
+
+    struct Config;
+
+private:
+    std::shared_ptr<const Config> config_;
+};
+
+static_assert(respool::Adapter<Adapter>);
+static_assert(respool::detail::HasIsBroken<Adapter> && respool::detail::HasValidate<Adapter>);
+
+} // namespace respool::tcp

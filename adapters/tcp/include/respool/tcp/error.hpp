@@ -1,0 +1,67 @@
+// respool/tcp/error.hpp — what went wrong on a TCP/TLS connection, as one typed exception.
+//
+// Every failure of the TCP adapter — resolving, connecting, the TLS handshake,
+// reading, writing, framing — throws `respool::tcp::Error`: a std::system_error
+// whose code() lies in `respool::tcp::error_category()` (so `e.code() ==
+// respool::tcp::Errc::refused` works) and whose what() names the endpoint, the
+// step and the reason (errno text, OpenSSL's reason or the certificate check
+// that failed). Messages contain host names, addresses and file paths, never
+// key material.
+//
+// Why not `respool::Error`: that type means "the pool said no". An adapter
+// error reaches pool users wrapped in `respool::CreateFailed` (its cause() is
+// this exception) or directly from a Socket method on a leased connection.
+//
+//   try { lease->write_all("PING\n", respool::deadline_after(1s)); }
+//   catch (const respool::tcp::Error& e) {
+//       if (e.kind() == respool::tcp::Errc::timeout) ...;
+//       lease.mark_broken();
+//   }
+#pragma once
+
+#include <string>
+#include <system_error>
+
+namespace respool::tcp {
+
+/// The kinds of failure; the error codes of `error_category()`.
+enum class Errc {
+    resolve = 1,    ///< the host name did not resolve
+    refused,        ///< every address refused the connection
+    unreachable,    ///< no route to the host or network
+    timeout,        ///< the deadline passed (resolve, connect, handshake, read, write)
+    tls_verify,     ///< the peer's certificate or host name did not verify
+    tls_handshake,  ///< the TLS handshake failed for another reason (protocol, alert)
+    closed,         ///< the peer closed (FIN) or reset (RST) the connection
+    protocol,       ///< bad framing: an over-long line or frame, or a bad argument to a frame helper
+    io,             ///< any other socket or TLS error
+};
+
+/// The category of `Errc`; its name is "respool.tcp".
+const std::error_category& error_category() noexcept;
+
+inline std::error_code make_error_code(Errc e) noexcept
+{
+    return {static_cast<int>(e), error_category()};
+}
+
+/// A failure of the TCP adapter or of a Socket operation.
+class Error : public std::system_error {
+public:
+    /// `message` is the whole what() text; `sys_errno` the errno behind it (0: none).
+    Error(Errc kind, std::string message, int sys_errno = 0);
+
+    Errc kind() const noexcept { return static_cast<Errc>(code().value()); }
+    /// The errno that caused it (e.g. ECONNRESET), or 0.
+    int sys_errno() const noexcept { return sys_errno_; }
+    const char* what() const noexcept override { return message_.c_str(); }
+
+private:
+    std::string message_;
+    int sys_errno_;
+};
+
+} // namespace respool::tcp
+
+template <>
+struct std::is_error_code_enum<respool::tcp::Errc> : std::true_type {};

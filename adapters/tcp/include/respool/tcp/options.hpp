@@ -1,0 +1,94 @@
+// respool/tcp/options.hpp — how to reach the peer: endpoint, socket options, TLS, health probe.
+//
+// A plain struct with production defaults; `respool::tcp::Adapter`'s
+// constructor validates it and throws `respool::InvalidOptions` naming the
+// field (empty host, port outside 1..65535, keepalive values the kernel
+// rejects, a client certificate without its key, ...), before any connection.
+//
+//   respool::tcp::Options o;
+//   o.host = "cache.internal";
+//   o.port = 6380;
+//   o.tls = respool::tcp::TlsOptions{.ca_file = "/etc/ssl/internal-ca.pem"};
+//   o.probe = [](respool::tcp::Socket& s, respool::Deadline d) {
+//       s.write_line("PING", d);
+//       return s.read_line(d) == "PONG";
+//   };
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <respool/deadline.hpp>
+#include <respool/options.hpp>
+
+namespace respool::tcp {
+
+class Socket;
+
+/// TLS settings. Verification of the peer's chain and host name is on unless
+/// `insecure_skip_verify` says otherwise.
+struct TlsOptions {
+    /// Name sent as SNI and checked against the certificate; empty: `Options::host`.
+    /// An IP literal is checked against the certificate's IP SANs and sends no SNI.
+    std::string server_name{};
+    /// PEM bundle of trusted CAs; with `ca_dir` empty too, the system store is used.
+    std::string ca_file{};
+    /// Directory of hashed CA certificates (c_rehash layout).
+    std::string ca_dir{};
+    /// Client certificate chain (PEM) and its unencrypted private key, for mutual TLS.
+    std::string client_cert_file{};
+    std::string client_key_file{};
+    /// Oldest protocol accepted: "1.2" (default) or "1.3". Older ones are never offered.
+    std::string min_version = "1.2";
+    /// Turns certificate and host-name verification off. Insecure: anyone on
+    /// the path can impersonate the server. Logs a warning once per adapter.
+    bool insecure_skip_verify = false;
+};
+
+/// TCP keepalive: probes an idle connection so a dead peer is noticed.
+struct KeepaliveOptions {
+    bool enabled = true;
+    std::chrono::seconds idle{30};      ///< silence before the first probe (TCP_KEEPIDLE)
+    std::chrono::seconds interval{5};   ///< between probes (TCP_KEEPINTVL)
+    int count = 3;                      ///< unanswered probes before the kernel gives up (TCP_KEEPCNT)
+};
+
+/// Resolves a host name to numeric addresses ("10.0.0.7", "::1"). Runs on a
+/// helper thread that is abandoned if it outlives the deadline, so it must
+/// not reference objects that may die before it returns.
+using Resolver = std::function<std::vector<std::string>(const std::string& host)>;
+
+/// A health check run by the pool's `validate` (e.g. PING/PONG). Returns
+/// true when healthy; must finish by the deadline (the Socket's calls take it).
+using Probe = std::function<bool(Socket&, Deadline)>;
+
+struct Options {
+    std::string host{};   ///< name or IP literal (IPv6 without brackets: "::1")
+    int port = 0;         ///< 1..65535
+
+    bool no_delay = true;                          ///< TCP_NODELAY
+    KeepaliveOptions keepalive{};
+    /// TCP_USER_TIMEOUT: how long written data may stay unacknowledged before
+    /// the kernel drops the connection (a half-open peer). Zero: kernel default.
+    std::chrono::milliseconds user_timeout{30'000};
+
+    /// TLS on top of TCP when set.
+    std::optional<TlsOptions> tls{};
+
+    /// Limits of the frame helpers: a longer line or frame is a protocol error.
+    std::size_t max_line_length = 64 * 1024;
+    std::size_t max_frame_size = 16 * 1024 * 1024;
+
+    /// The pool's `validate`; empty: validation only checks the socket is not broken.
+    Probe probe{};
+    /// Name resolution; empty: the system resolver (getaddrinfo). IP literals skip it.
+    Resolver resolver{};
+    /// Warnings (e.g. insecure TLS); empty: written to stderr.
+    Logger logger{};
+};
+
+} // namespace respool::tcp

@@ -1,0 +1,126 @@
+#include <respool/tcp/adapter.hpp>
+
+#include <cstdio>
+#include <limits>
+
+#include <unistd.h>
+
+#include <respool/error.hpp>
+#include <respool/tcp/error.hpp>
+
+#include "connect.hpp"
+#include "resolve.hpp"
+#include "socket_impl.hpp"
+#include "tls.hpp"
+
+namespace respool::tcp {
+
+/// The immutable configuration shared by copies of an adapter.
+struct Adapter::Config {
+    Options options;
+    std::string endpoint;   // "host:port" / "[::1]:port"
+    std::string tls_name;   // checked against the certificate, sent as SNI
+    std::unique_ptr<detail::TlsContext> tls;
+};
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& field, const std::string& rule)
+{
+    throw InvalidOptions("respool::tcp::Options::" + field + ": " + rule, field);
+}
+
+void validate_options(const Options& o)
+{
+    if (o.host.empty()) invalid("host", "must not be empty");
+    if (o.host.find_first_of(" \t\r\n/") != std::string::npos || o.host.front() == '[')
+        invalid("host", "'" + o.host + "' is not a host name or IP literal (write IPv6 without brackets)");
+    if (o.port < 1 || o.port > 65535) invalid("port", "must be in 1..65535, got " + std::to_string(o.port));
+    if (o.keepalive.enabled) {
+        // The kernel's limits (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT).
+        if (o.keepalive.idle.count() < 1 || o.keepalive.idle.count() > 32767)
+            invalid("keepalive.idle", "must be 1..32767 s");
+        if (o.keepalive.interval.count() < 1 || o.keepalive.interval.count() > 32767)
+            invalid("keepalive.interval", "must be 1..32767 s");
+        if (o.keepalive.count < 1 || o.keepalive.count > 127) invalid("keepalive.count", "must be 1..127");
+    }
+    if (o.user_timeout.count() < 0 || o.user_timeout.count() > std::numeric_limits<int>::max())
+        invalid("user_timeout", "must be 0 (kernel default) or a positive number of ms that fits an int");
+    if (o.max_line_length == 0) invalid("max_line_length", "must be positive");
+    if (o.max_frame_size == 0 || o.max_frame_size > 0xffffffffu)
+        invalid("max_frame_size", "must be 1..4294967295 (a 4-byte length prefix)");
+    if (o.tls) {
+        const TlsOptions& t = *o.tls;
+        if (t.min_version != "1.2" && t.min_version != "1.3")
+            invalid("tls.min_version", "must be \"1.2\" or \"1.3\", got \"" + t.min_version + "\"");
+        if (t.client_cert_file.empty() != t.client_key_file.empty())
+            invalid(t.client_cert_file.empty() ? "tls.client_cert_file" : "tls.client_key_file",
+                    "a client certificate needs both tls.client_cert_file and tls.client_key_file");
+    }
+}
+
+void warn(const Options& o, const std::string& message)
+{
+    if (o.logger) o.logger(LogLevel::warning, message);
+    else std::fprintf(stderr, "respool warning: %s\n", message.c_str());
+}
+
+std::shared_ptr<const Adapter::Config> make_config(Options options)
+{
+    validate_options(options);
+    auto c = std::make_shared<Adapter::Config>();
+    bool v6 = options.host.find(':') != std::string::npos;
+    c->endpoint = (v6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(options.port);
+    if (options.tls) {
+        c->tls_name = options.tls->server_name.empty() ? options.host : options.tls->server_name;
+        c->tls = std::make_unique<detail::TlsContext>(*options.tls);
+        if (options.tls->insecure_skip_verify)
+            warn(options, "tcp " + c->endpoint + ": TLS certificate verification is OFF "
+                          "(tls.insecure_skip_verify): any server can impersonate '" + c->tls_name + "'");
+    }
+    c->options = std::move(options);
+    return c;
+}
+
+} // namespace
+
+Adapter::Adapter(Options options) : config_(make_config(std::move(options))) {}
+
+Socket Adapter::create(Deadline deadline)
+{
+    const Config& c = *config_;
+    const Options& o = c.options;
+    auto addresses = detail::resolve(o.host, o.port, o.resolver, deadline, c.endpoint);
+    auto conn = detail::connect_any(addresses, o, deadline, c.endpoint);
+    std::unique_ptr<Socket::Impl> impl;
+    try {
+        impl = std::make_unique<Socket::Impl>(conn.fd, nullptr, c.endpoint, std::move(conn.peer),
+                                              o.max_line_length, o.max_frame_size);
+    } catch (...) {
+        ::close(conn.fd);
+        throw;
+    }
+    if (c.tls) impl->ssl = detail::handshake(*c.tls, impl->fd, c.tls_name, deadline, c.endpoint);
+    return Socket(std::move(impl));
+}
+
+bool Adapter::is_broken(const Socket& socket) const noexcept
+{
+    return !socket.idle_ok();
+}
+
+bool Adapter::validate(Socket& socket, Deadline deadline)
+{
+    if (!socket.idle_ok()) return false;
+    if (!config_->options.probe) return true;
+    try {
+        return config_->options.probe(socket, deadline) && socket.usable();
+    } catch (const std::exception&) {
+        return false;  // the probe's I/O failed: the connection is not fit
+    }
+}
+
+const Options& Adapter::options() const noexcept { return config_->options; }
+const std::string& Adapter::endpoint() const noexcept { return config_->endpoint; }
+
+} // namespace respool::tcp

@@ -1,0 +1,37 @@
+// socket_impl.hpp — what a Socket holds, shared by the adapter's sources (internal).
+#pragma once
+
+#include <string>
+
+#include <openssl/ssl.h>
+
+#include <respool/tcp/error.hpp>
+#include <respool/tcp/frame_reader.hpp>
+#include <respool/tcp/socket.hpp>
+
+namespace respool::tcp {
+
+struct Socket::Impl {
+    Impl(int fd, SSL* ssl, std::string endpoint, std::string peer, std::size_t max_line,
+         std::size_t max_frame) noexcept;
+    ~Impl();  // TLS close_notify (best effort, never waits), then close
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+
+    /// Reads from the network (not the buffer): at least one byte by `deadline`.
+    std::size_t receive(char* dest, std::size_t max, Deadline deadline);
+    /// Writes from the network's point of view: all of `data` by `deadline`.
+    void send(std::string_view data, Deadline deadline);
+    /// Marks the socket broken and throws "tcp <endpoint>: <what>".
+    [[noreturn]] void fail(Errc kind, const std::string& what, int err = 0);
+
+    int fd;
+    SSL* ssl;                 // null for plain TCP
+    std::string endpoint;     // "host:port" as configured
+    std::string peer;         // the address connected to
+    std::size_t max_frame;
+    FrameReader buffer;       // bytes read ahead by the line and frame helpers
+    bool broken = false;
+};
+
+} // namespace respool::tcp
