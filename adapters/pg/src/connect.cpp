@@ -23,7 +23,7 @@ const char* connect_stage(PGconn* conn) noexcept
     case CONNECTION_MADE: return "sending the startup message";
     case CONNECTION_AWAITING_RESPONSE: return "waiting for the server to answer the startup message";
     case CONNECTION_AUTH_OK: return "waiting for the server process to become ready";
-    case CONNECTION_SSL_STARTUP: return "in the TLS handshake";
+    case CONNECTION_SSL_STARTUP: return "negotiating TLS (SSL request or handshake)";
     case CONNECTION_GSS_STARTUP: return "negotiating GSSAPI encryption";
     case CONNECTION_CONSUME: return "reading the rest of the server's answer";
     case CONNECTION_CHECK_WRITABLE:

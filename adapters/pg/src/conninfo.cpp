@@ -253,7 +253,7 @@ void check_key(const std::string& key, const std::string& where)
             best = &k;
         }
     }
-    if (best && key.size() >= 4 && !best->secret)
+    if (best && key.size() >= 4)
         config_error("unknown connection option \"" + key + "\" " + where + " (did you mean \"" +
                      best->name + "\"?)");
     config_error("unknown connection option " + where +
