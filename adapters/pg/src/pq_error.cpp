@@ -85,18 +85,18 @@ Error connect_error(const Settings& settings, PGconn* conn)
     // "...failed: FATAL:  28P01: password authentication failed...": the last
     // SQLSTATE wins (with several hosts, the last attempt is the one that mattered).
     std::string sqlstate;
+    std::size_t server_at = std::string::npos;  // where the server's own words start
     for (std::size_t at = message.find(":  "); at != std::string::npos; at = message.find(":  ", at + 1)) {
         std::string_view rest = std::string_view(message).substr(at + 3);
         if (rest.size() >= 7 && is_sqlstate(rest.substr(0, 5)) && rest.substr(5, 2) == ": ") {
             sqlstate = std::string(rest.substr(0, 5));
             message.erase(at + 3, 7);
+            server_at = at + 3;
         }
     }
     std::string server;
-    if (!sqlstate.empty()) {
-        std::size_t at = message.rfind(":  ");
-        server = flatten(message.substr(at + 3));
-    }
+    if (server_at != std::string::npos)
+        server = trim(std::string_view(message).substr(server_at, message.find('\n', server_at) - server_at));
     std::string what = "respool::pg: cannot connect to " + settings.target + ": " + flatten(message);
     return Error(ErrorKind::connect, settings.scrub(with_sqlstate(what, sqlstate)), sqlstate,
                  settings.scrub(server));
