@@ -78,6 +78,8 @@ std::size_t Socket::Impl::receive(char* dest, std::size_t max, Deadline deadline
                     ERR_clear_error();
                     fail(Errc::closed, "the peer closed the connection (without TLS close_notify)");
                 }
+                if (detail::is_peer_alert())  // e.g. TLS 1.3 "certificate required" after the handshake
+                    fail(Errc::tls_handshake, "the peer sent a TLS alert: " + detail::drain_openssl_errors());
                 fail(Errc::io, "TLS read: " + detail::drain_openssl_errors());
             }
         }

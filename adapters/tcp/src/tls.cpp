@@ -89,6 +89,12 @@ bool is_unexpected_eof() noexcept
     return ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
 }
 
+bool is_peer_alert() noexcept
+{
+    unsigned long e = ERR_peek_error();
+    return ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) > SSL_AD_REASON_OFFSET;
+}
+
 TlsContext::TlsContext(const TlsOptions& o)
     : ctx_(SSL_CTX_new(TLS_client_method()), SSL_CTX_free), verify_(!o.insecure_skip_verify)
 {

@@ -39,4 +39,7 @@ std::string drain_openssl_errors();
 /// peer that closed without close_notify).
 bool is_unexpected_eof() noexcept;
 
+/// True when the earliest queued error is a TLS alert the peer sent.
+bool is_peer_alert() noexcept;
+
 } // namespace respool::tcp::detail
