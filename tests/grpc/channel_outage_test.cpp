@@ -81,7 +81,9 @@ private:
                 std::lock_guard lock{mutex_};
                 successes_.push_back(std::chrono::steady_clock::now());
             } else if (result.status.error_code() == ::grpc::StatusCode::UNAVAILABLE ||
-                       result.status.error_code() == ::grpc::StatusCode::DEADLINE_EXCEEDED) {
+                       result.status.error_code() == ::grpc::StatusCode::DEADLINE_EXCEEDED ||
+                       result.status.error_code() == ::grpc::StatusCode::CANCELLED) {
+                // CANCELLED: in flight while the server shut down (it cancels its calls).
                 ++typed_failures_;
             } else {
                 problem("unexpected grpc status: " + result.status.error_message());

@@ -55,6 +55,9 @@ Channel ChannelAdapter::create(respool::Deadline deadline)
     std::string reason;
     grpc_connectivity_state state = grpc_channel->GetState(true);
     while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_SHUTDOWN) {
+        // Loopback can connect within a wait that returns at once; still, a
+        // passed deadline means no channel, as the contract says.
+        if (SteadyClock::now() >= deadline) break;
         if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
             if (auto r = failure_reason(channel, deadline); !r.empty()) reason = std::move(r);
         }
@@ -119,6 +122,7 @@ bool ChannelAdapter::validate(Channel& channel, respool::Deadline deadline)
     const auto& grpc_channel = channel.channel();
     grpc_connectivity_state state = grpc_channel->GetState(true);
     while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_SHUTDOWN) {
+        if (SteadyClock::now() >= deadline) break;
         if (!grpc_channel->WaitForStateChange(state, detail::to_system(deadline))) break;
         state = grpc_channel->GetState(true);
     }

@@ -62,6 +62,11 @@ HealthAnswer check_health(const std::shared_ptr<::grpc::Channel>& channel,
                           const std::string& service, respool::Deadline deadline)
 {
     using ::grpc::health::v1::HealthCheckResponse;
+    if (respool::time_left(deadline) == std::chrono::nanoseconds::zero()) {
+        return {.call_failed = true,
+                .code = ::grpc::StatusCode::DEADLINE_EXCEEDED,
+                .description = "DEADLINE_EXCEEDED: no time left for the health check"};
+    }
     ::grpc::ClientContext ctx;
     ctx.set_deadline(to_system(deadline));
     ::grpc::health::v1::HealthCheckRequest request;
