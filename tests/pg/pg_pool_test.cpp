@@ -217,7 +217,7 @@ TEST_CASE("P2: a random pooled backend terminated every 200 ms for 10 s")
     auto refill_time = refill.elapsed();
     stop = true;
     workers.clear();
-    MESSAGE("kills " << kills << ", ok " << ok << ", connection errors " << connection_errors << ", refill " << refill_time.count() << " ms");
+    MESSAGE("kills " << kills.load() << ", ok " << ok.load() << ", connection errors " << connection_errors.load() << ", refill " << refill_time.count() << " ms");
     CHECK(refilled);
     CHECK(refill_time <= 1s);
     CHECK(kills >= 30);
