@@ -18,6 +18,16 @@ std::string_view to_string(DestroyReason reason) noexcept
     return "unknown";
 }
 
+std::string_view to_string(CircuitState state) noexcept
+{
+    switch (state) {
+    case CircuitState::closed: return "closed";
+    case CircuitState::open: return "open";
+    case CircuitState::half_open: return "half_open";
+    }
+    return "unknown";
+}
+
 std::uint64_t DestroyCounts::total() const noexcept
 {
     std::uint64_t n = 0;

@@ -35,6 +35,11 @@ enum class EventKind {
     leak_suspected,     ///< a lease was held past `leak_threshold` (`site`, `duration`)
     leak_returned,      ///< a lease reported as a leak came back after all
     leak_at_close,      ///< a lease was still out when the pool closed (strict mode)
+    lease_overdue,      ///< a lease passed `max_lease_time` without a heartbeat (`site`, `duration`)
+    lease_reclaimed,    ///< an overdue lease's resource was interrupted (`reclaim_overdue_leases`)
+    circuit_opened,     ///< creation kept failing; acquires now fail fast (`message`: last error)
+    circuit_closed,     ///< a probe creation succeeded; the pool ramps back up
+    keepalive_failed,   ///< an idle resource failed its keepalive validation
     pool_closed,        ///< `close()` began
 };
 

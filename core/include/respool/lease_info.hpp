@@ -21,6 +21,7 @@ struct LeaseInfo {
     std::uint64_t resource_id = 0;      ///< the pool's id of the leased resource
     bool leak_reported = false;         ///< held past `leak_threshold` and reported
     bool overdue = false;               ///< held past `max_lease_time` without a heartbeat
+    bool reclaimed = false;             ///< its resource was interrupted by the pool (overdue)
 };
 
 /// The pool's gauges at one moment, as carried by errors.

@@ -29,6 +29,14 @@ inline constexpr std::size_t destroy_reason_count = 5;
 /// "idle", "lifetime", "broken", "validation" or "closed".
 std::string_view to_string(DestroyReason reason) noexcept;
 
+/// The creation breaker: closed (creating normally), open (creation kept
+/// failing; acquires that need a new resource fail fast), half-open (one
+/// probe creation at a time tests the server).
+enum class CircuitState { closed, open, half_open };
+
+/// "closed", "open" or "half_open".
+std::string_view to_string(CircuitState state) noexcept;
+
 /// p50, p99 and max of a set of durations (about ±12 % resolution).
 struct Distribution {
     std::uint64_t count = 0;
@@ -88,6 +96,11 @@ struct PoolStats {
     std::uint64_t validations = 0;      ///< `validate` calls on borrow
     std::uint64_t validation_failures = 0;
     std::uint64_t leaks_suspected = 0;  ///< leases held past `leak_threshold`
+    std::uint64_t leases_overdue = 0;   ///< leases past `max_lease_time` without a heartbeat
+    std::uint64_t keepalives = 0;       ///< keepalive validations of idle resources
+    std::uint64_t keepalive_failures = 0;
+    std::uint64_t circuit_opened = 0;   ///< times the creation breaker opened
+    std::uint64_t fast_failures = 0;    ///< acquires failed at once with `CircuitOpen`
 
     // distributions
     Distribution acquire_wait;
@@ -97,6 +110,7 @@ struct PoolStats {
     std::vector<SiteStats> sites;          ///< busiest first
     std::vector<ResourceStats> resources;  ///< every live resource
     std::string last_create_error;         ///< empty if creation never failed
+    CircuitState circuit = CircuitState::closed;
     bool closed = false;
 };
 
