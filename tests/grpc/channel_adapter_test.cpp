@@ -84,8 +84,8 @@ TEST_CASE("ChannelOptions: bad input is rejected at construction, naming the fie
     }
     SUBCASE("a negative duration")
     {
-        o.connect_timeout = -1ms;
-        CHECK(rejected_field("h:1", o) == "connect_timeout");
+        o.reconnect_min_backoff = -1ms;
+        CHECK(rejected_field("h:1", o) == "reconnect_min_backoff");
     }
     SUBCASE("a duration grpc cannot hold (int milliseconds)")
     {

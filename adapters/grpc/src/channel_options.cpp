@@ -82,7 +82,7 @@ void check_options(const std::string& target, const ChannelOptions& o)
     check_ms("keepalive_timeout", o.keepalive_timeout, o.keepalive_time.count() == 0);
     check_ms("reconnect_initial_backoff", o.reconnect_initial_backoff, false);
     check_ms("reconnect_max_backoff", o.reconnect_max_backoff, false);
-    check_ms("connect_timeout", o.connect_timeout, false);
+    check_ms("reconnect_min_backoff", o.reconnect_min_backoff, false);
     check_ms("transient_failure_grace", o.transient_failure_grace, true);
     if (o.reconnect_max_backoff < o.reconnect_initial_backoff) {
         reject("reconnect_max_backoff",
@@ -115,12 +115,12 @@ std::string describe(const ChannelOptions& o)
     }
     return fmt::format(
         "credentials={} max_calls_per_channel={} keepalive_time={}ms keepalive_timeout={}ms "
-        "keepalive_permit_without_calls={} reconnect_backoff={}..{}ms connect_timeout={}ms "
+        "keepalive_permit_without_calls={} reconnect_initial_backoff={}ms reconnect_min_backoff={}ms reconnect_max_backoff={}ms "
         "max_send_message_size={} max_receive_message_size={} load_balancing_policy='{}' "
         "health_check={} health_service='{}' transient_failure_grace={}ms extra_args={{{}}}",
         creds, o.max_calls_per_channel, o.keepalive_time.count(), o.keepalive_timeout.count(),
         o.keepalive_permit_without_calls, o.reconnect_initial_backoff.count(),
-        o.reconnect_max_backoff.count(), o.connect_timeout.count(),
+        o.reconnect_min_backoff.count(), o.reconnect_max_backoff.count(),
         o.max_send_message_size ? std::to_string(*o.max_send_message_size) : "default",
         o.max_receive_message_size ? std::to_string(*o.max_receive_message_size) : "default",
         o.load_balancing_policy, o.health_check, o.health_service,

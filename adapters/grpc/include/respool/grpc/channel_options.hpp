@@ -72,14 +72,17 @@ struct ChannelOptions {
     /// Also ping while no call is active (the server must allow it).
     bool keepalive_permit_without_calls = false;
 
-    // --- reconnecting ---
-    /// First back-off after a failed connection attempt.
+    // --- reconnecting (a channel reconnects by itself, with back-off) ---
+    /// First back-off after a failed connection attempt (grpc's default: 1 s).
     std::chrono::milliseconds reconnect_initial_backoff{100};
-    /// Longest back-off between attempts (grpc's default is 120 s).
+    /// grpc.min_reconnect_backoff_ms (grpc's default: 20 s). grpc 1.51 uses it
+    /// twice: as the time one attempt (TCP + TLS + HTTP/2 settings) may take,
+    /// and as the least time between attempts. So it bounds how soon a channel
+    /// notices its server is back; raise it only for links slower than this.
+    std::chrono::milliseconds reconnect_min_backoff{1'000};
+    /// Longest back-off between attempts (grpc's default: 120 s). With the
+    /// defaults a channel retries about every second, however long the outage.
     std::chrono::milliseconds reconnect_max_backoff{1'000};
-    /// Time one connection attempt (TCP + TLS + HTTP/2 settings) may take
-    /// (grpc.min_reconnect_backoff_ms; grpc's default is 20 s).
-    std::chrono::milliseconds connect_timeout{2'000};
 
     // --- messages, routing ---
     /// Largest message sent / received in bytes; -1 unlimited; unset: grpc's default.
