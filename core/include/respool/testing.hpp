@@ -243,3 +243,6 @@ bool eventually(const std::function<bool()>& done,
         CHECK_MESSAGE(respool_leaks_.empty(), respool_leaks_);                                          \
     } while (0)
 #endif
+
+// Scripted faults around any adapter, real ones included.
+#include <respool/testing/faults.hpp>
