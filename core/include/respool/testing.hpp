@@ -8,6 +8,9 @@
 //   next return, throw from reset, random faults for stress) that counts
 //   everything it does and detects misuse (a destroyed resource used, one
 //   resource held by two exclusive leases).
+// - `FaultInjector<A>` + `FaultScript` (testing/faults.hpp, included here):
+//   the same scripted faults around any adapter, a real one included, to
+//   test your own code against a PostgreSQL, gRPC or TCP pool that misbehaves.
 // - Leak checks: `leak_report(pool)` lists each outstanding lease's
 //   file:line; `LeakRecorder` collects the leases a strict-mode pool reports
 //   at close; with doctest included first, `RESPOOL_CHECK_NO_LEAKS(pool)`
