@@ -17,8 +17,8 @@
 //   auto stub = respool::grpc::make_stub<my::Echo>(lease);
 //   ::grpc::ClientContext ctx;
 //   ctx.set_deadline(std::chrono::system_clock::now() + 200ms);
-//   auto status = stub->Say(&ctx, request, &reply);
-//   if (status.error_code() == ::grpc::StatusCode::UNAVAILABLE) lease.mark_broken();
+//   auto status = stub->Say(&ctx, request, &reply);   // the lease goes back at scope end,
+//                                                      // where is_broken checks the state
 #pragma once
 
 #include <atomic>
