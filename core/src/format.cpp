@@ -43,9 +43,26 @@ std::string lease_suffix(const Event& e)
     return out;
 }
 
+// Multi-line messages (a timeout lists the holders, one a line) are folded
+// into one line, so a log line stays one line: "a\n  b" becomes "a; b".
+std::string one_line(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '\n' && text[i] != '\r') {
+            out += text[i];
+            continue;
+        }
+        while (i + 1 < text.size() && (text[i + 1] == '\n' || text[i + 1] == '\r' || text[i + 1] == ' ')) ++i;
+        if (i + 1 < text.size()) out += "; ";
+    }
+    return out;
+}
+
 std::string message_suffix(const Event& e)
 {
-    return e.message.empty() ? std::string() : fmt::format(": {}", e.message);
+    return e.message.empty() ? std::string() : ": " + one_line(e.message);
 }
 
 } // namespace

@@ -40,6 +40,16 @@ void validate_options(const PoolOptions& o)
     check_range("fairness_window", o.fairness_window, true);
     if (o.max_concurrent_creates == 0) reject("max_concurrent_creates", "must be at least 1");
     check_range("create_timeout", o.create_timeout, false);
+    check_range("create_backoff_initial", o.create_backoff_initial, false);
+    check_range("create_backoff_max", o.create_backoff_max, false);
+    if (o.create_backoff_max < o.create_backoff_initial)
+        reject("create_backoff_max", fmt::format("{} ms is shorter than create_backoff_initial ({} ms)",
+                                                 o.create_backoff_max.count(), o.create_backoff_initial.count()));
+    check_range("circuit_open_time", o.circuit_open_time, o.circuit_breaker_threshold == 0);
+    if (!(o.max_creates_per_second >= 0.0 && o.max_creates_per_second < 1e9))
+        reject("max_creates_per_second", fmt::format("{} must be a finite number >= 0", o.max_creates_per_second));
+    check_range("keepalive_interval", o.keepalive_interval, true);
+    check_range("max_lease_time", o.max_lease_time, true);
     check_range("validate_after_idle", o.validate_after_idle, true);
     check_range("validation_timeout", o.validation_timeout, false);
     check_range("idle_timeout", o.idle_timeout, true);

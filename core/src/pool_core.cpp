@@ -30,7 +30,19 @@ PoolCore::PoolCore(PoolOptions options, LeaseMode mode, Capabilities caps)
       leak_threshold_ticks_(opt_.leak_mode == LeakMode::off ? INT64_MAX
                                                             : ticks_or_never(time_, opt_.leak_threshold)),
       fairness_ticks_(time_.to_ticks(opt_.fairness_window)),
+      keepalive_ticks_(ticks_or_never(time_, opt_.keepalive_interval)),
+      max_lease_ticks_(ticks_or_never(time_, opt_.max_lease_time)),
       idle_(opt_.max_size),
+      governor_(
+          CreationGovernor::Config{
+              .backoff_initial = std::chrono::nanoseconds(opt_.create_backoff_initial).count(),
+              .backoff_max = std::chrono::nanoseconds(opt_.create_backoff_max).count(),
+              .threshold = opt_.circuit_breaker_threshold,
+              .open_time = std::chrono::nanoseconds(opt_.circuit_open_time).count(),
+              .tokens_per_tick = opt_.max_creates_per_second / 1e9,
+              .burst = std::max(1.0, opt_.max_creates_per_second),
+              .max_concurrent = opt_.max_concurrent_creates},
+          std::hash<std::string>{}(opt_.name) ^ static_cast<std::uint64_t>(SteadyClock::now().time_since_epoch().count())),
       sites_(opt_.max_tracked_sites)
 {
     slots_.reserve(opt_.max_size);
@@ -95,6 +107,7 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     const std::thread::id thread = rec->thread;
     const std::int64_t held = now - rec->acquired_ticks;
     const std::int64_t hold_ns = time_.to_duration(held).count();
+    if (rec->reclaimed) broken = true;  // interrupted by the pool: never lend it again
     hold_hist_.record(hold_ns);
     sites_.on_release(rec->site_index, hold_ns);
     unlease_locked(rec);
@@ -135,7 +148,10 @@ void PoolCore::unlease_locked(LeaseRecord* rec) noexcept
 
 void PoolCore::place_locked(Slot* slot, bool broken, std::int64_t now, Doomed& doomed) noexcept
 {
-    if (slot->leases == 0) slot->idle_since_ticks = now;
+    if (slot->leases == 0) {
+        slot->idle_since_ticks = now;
+        if (keepalive_ticks_ != INT64_MAX) slot->keepalive_due_ticks = keepalive_due_locked(now);
+    }
     if (broken && !slot->retiring) {
         slot->retiring = true;
         slot->destroy_reason = DestroyReason::broken;
@@ -174,6 +190,14 @@ void PoolCore::place_locked(Slot* slot, bool broken, std::int64_t now, Doomed& d
     }
     if (idle_.size() >= max_idle_) doom_locked(slot, DestroyReason::idle, doomed);
     else idle_.push_back(slot);
+}
+
+std::int64_t PoolCore::keepalive_due_locked(std::int64_t now) noexcept
+{
+    // Up to 10 % early, so resources returned together are not all checked together.
+    const double early = 0.1 * std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    const auto interval = keepalive_ticks_ - static_cast<std::int64_t>(static_cast<double>(keepalive_ticks_) * early);
+    return now > INT64_MAX - interval ? INT64_MAX : now + interval;
 }
 
 void PoolCore::doom_locked(Slot* slot, DestroyReason reason, Doomed& doomed) noexcept
@@ -215,6 +239,15 @@ void PoolCore::finish(Doomed& doomed) noexcept
     if (last) delete this;
 }
 
+void PoolCore::heartbeat(LeaseRecord* rec) noexcept
+{
+    if (max_lease_ticks_ == INT64_MAX) return;
+    const std::int64_t now = time_.ticks();
+    std::lock_guard lk(mu_);
+    rec->deadline_ticks = now > INT64_MAX - max_lease_ticks_ ? INT64_MAX : now + max_lease_ticks_;
+    rec->overdue = false;
+}
+
 std::stop_token PoolCore::lease_stop_token(LeaseRecord* rec)
 {
     std::lock_guard lk(mu_);
@@ -227,8 +260,8 @@ LeaseInfo PoolCore::lease_info(const LeaseRecord* rec) const
 {
     const std::int64_t now = time_.ticks();
     std::lock_guard lk(mu_);
-    return LeaseInfo{rec->site, rec->thread, time_.to_duration(now - rec->acquired_ticks), rec->slot->id,
-                     rec->leak_reported, false};
+    return LeaseInfo{rec->site,          rec->thread,  time_.to_duration(now - rec->acquired_ticks),
+                     rec->slot->id,      rec->leak_reported, rec->overdue, rec->reclaimed};
 }
 
 std::vector<LeaseInfo> PoolCore::holders_locked(std::int64_t now) const
@@ -237,7 +270,7 @@ std::vector<LeaseInfo> PoolCore::holders_locked(std::int64_t now) const
     out.reserve(leases_out_);
     for (const LeaseRecord* r = outstanding_; r; r = r->next)
         out.push_back(LeaseInfo{r->site, r->thread, time_.to_duration(now - r->acquired_ticks), r->slot->id,
-                                r->leak_reported, false});
+                                r->leak_reported, r->overdue, r->reclaimed});
     std::sort(out.begin(), out.end(), [](const LeaseInfo& a, const LeaseInfo& b) { return a.age > b.age; });
     return out;
 }
@@ -251,9 +284,11 @@ std::vector<LeaseInfo> PoolCore::leases() const
 
 PoolSnapshot PoolCore::snapshot_locked() const noexcept
 {
-    std::size_t idle = shared_ ? 0 : idle_.size();
-    if (shared_)
+    std::size_t idle = idle_.size() + checking_;  // being checked still counts as idle
+    if (shared_) {
+        idle = 0;
         for (const Slot* s : slots_) idle += s->leases == 0 ? 1 : 0;
+    }
     return PoolSnapshot{opt_.max_size, total_, idle, in_use_, leases_out_, waiting_, creating_};
 }
 
@@ -281,6 +316,12 @@ PoolStats PoolCore::stats() const
     s.validations = validations_;
     s.validation_failures = validation_failures_;
     s.leaks_suspected = leaks_suspected_;
+    s.leases_overdue = leases_overdue_;
+    s.keepalives = keepalives_;
+    s.keepalive_failures = keepalive_failures_;
+    s.circuit_opened = circuit_opened_;
+    s.fast_failures = fast_failures_;
+    s.circuit = governor_.state(real_ns());
     s.acquire_wait = wait_hist_.summary();
     s.hold_time = hold_hist_.summary();
     s.create_time = create_hist_.summary();
@@ -316,7 +357,8 @@ bool PoolCore::close(std::chrono::milliseconds drain_timeout)
     if (!doomed.empty()) finish(doomed);  // the handle is alive here, so `this` survives
 
     lk.lock();
-    state_cv_.wait_until(lk, deadline_after(drain_timeout), [&] { return leases_out_ == 0; });
+    // Drained means every lease is back and its resource destroyed.
+    state_cv_.wait_until(lk, deadline_after(drain_timeout), [&] { return leases_out_ == 0 && destroying_ == 0; });
     const bool drained = leases_out_ == 0;
     std::vector<LeaseInfo> leaked;
     if (!drained && opt_.leak_mode == LeakMode::strict && !strict_reported_) {

@@ -84,7 +84,7 @@ Slot* PoolCore::take_available_locked(std::int64_t now, Doomed& doomed)
     }
     Slot* best = nullptr;
     for (Slot* s : slots_)
-        if (!s->retiring && s->leases < cap_ && (!best || s->leases < best->leases)) best = s;
+        if (!s->retiring && !s->checking && s->leases < cap_ && (!best || s->leases < best->leases)) best = s;
     return best;
 }
 
@@ -99,6 +99,10 @@ LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::
     rec->acquired_ticks = now;
     rec->broken = false;
     rec->leak_reported = false;
+    rec->overdue = false;
+    rec->reclaimed = false;
+    rec->deadline_ticks = max_lease_ticks_ == INT64_MAX || now > INT64_MAX - max_lease_ticks_ ? INT64_MAX
+                                                                                            : now + max_lease_ticks_;
     rec->prev = nullptr;
     rec->next = outstanding_;
     if (outstanding_) outstanding_->prev = rec;
@@ -122,7 +126,8 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, std::u
         Slot* slot = rec->slot;
         const std::int64_t now = rec->acquired_ticks;
         const bool need_validate = caps_.validate && !slot->fresh && slot->leases == 1 &&
-                                   now - slot->idle_since_ticks >= validate_after_idle_ticks_;
+                                   now - std::max(slot->idle_since_ticks, slot->checked_ticks) >=
+                                       validate_after_idle_ticks_;
         slot->fresh = false;
         if (!caps_.is_broken && !need_validate) {
             lk.unlock();
@@ -182,6 +187,7 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::m
         throw QueueFull(fmt::format("respool[{}]: {} callers are already waiting (max_waiters = {})", opt_.name,
                                     waiting_, opt_.max_waiters));
     }
+    if (const std::int64_t real = real_ns(); governor_.fails_fast(real)) throw_circuit_open_locked(real);
     const Deadline deadline = ctx.get_deadline();
     Waiter w;
     w.enqueued_ticks = time_.ticks();
@@ -233,6 +239,13 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::m
     case Outcome::took:
         return lease_locked(taken, ctx, time_.ticks(), false);
     case Outcome::failed:
+        if (w.circuit_open) {
+            ++fast_failures_;
+            throw CircuitOpen(fmt::format("respool[{}]: circuit open: creating a resource failed {} times in a row; "
+                                          "last error: {}",
+                                          opt_.name, governor_.consecutive_failures(), w.error_text),
+                              w.error_text, w.error);
+        }
         throw CreateFailed(fmt::format("respool[{}]: creating a resource failed: {}", opt_.name, w.error_text),
                            w.error_text, w.error);
     case Outcome::closed:
@@ -246,6 +259,18 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::m
     }
     ctx.phase = creating_ > 0 ? AcquirePhase::creating : AcquirePhase::queued;
     throw_timeout_locked(ctx, w.failures_seen);
+}
+
+void PoolCore::throw_circuit_open_locked(std::int64_t now)
+{
+    ++fast_failures_;
+    const auto reopen = std::chrono::nanoseconds(governor_.opened_at() - now) + opt_.circuit_open_time;
+    throw CircuitOpen(fmt::format("respool[{}]: circuit open: creating a resource failed {} times in a row; failing "
+                                  "fast for {} more before a probe; last error: {}",
+                                  opt_.name, governor_.consecutive_failures(),
+                                  format_duration(std::max(reopen, std::chrono::nanoseconds::zero())),
+                                  last_create_error_),
+                      last_create_error_, last_create_exception_);
 }
 
 void PoolCore::grant_locked(Waiter* w, Slot* slot) noexcept

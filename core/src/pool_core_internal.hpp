@@ -12,6 +12,7 @@ struct PoolCore::Waiter {
     Slot* granted = nullptr;        // handed over directly; already counted as leased
     std::exception_ptr error;       // a creation failed and this waiter takes the failure
     std::string error_text;
+    bool circuit_open = false;      // the failure opened the breaker
     std::uint64_t failures_seen = 0;  // create_failures_ when it started waiting
     bool woken = false;             // told that an idle resource may be there
     bool cancelled = false;         // its stop token fired
@@ -47,5 +48,12 @@ struct PoolCore::Doomed {
 };
 
 std::string format_duration(std::chrono::nanoseconds d);
+
+/// Real monotonic nanoseconds. The creation governor paces real threads
+/// against real servers, so it ignores an injected (manual) clock.
+inline std::int64_t real_ns() noexcept
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
+}
 
 } // namespace respool::detail

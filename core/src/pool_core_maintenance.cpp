@@ -33,21 +33,23 @@ std::size_t PoolCore::creation_demand_locked() const noexcept
 
 void PoolCore::start_creations_locked() noexcept
 {
-    std::size_t want = creation_demand_locked();
-    while (want > 0 && creating_ < opt_.max_concurrent_creates && total_ < opt_.max_size) {
-        ++creating_;
-        ++total_;
+    if (closed_) return;
+    const std::size_t want = creation_demand_locked();
+    if (want == 0) return;
+    // One thread per creation allowed in flight; each loops while there is
+    // demand, so a burst of waiters does not spawn a burst of threads.
+    const std::size_t target = std::min(governor_.concurrency(real_ns()), creating_ + want);
+    while (creators_ < target && total_ + (creators_ - std::min(creators_, creating_)) < opt_.max_size) {
+        ++creators_;
         ++threads_;
         try {
             std::thread([this] { creator_main(); }).detach();
         } catch (...) {
-            // No thread to be had: leave it to the next demand (or housekeeping).
-            --creating_;
-            --total_;
+            // No thread to be had now: the next demand or housekeeping tries again.
+            --creators_;
             --threads_;
             return;
         }
-        --want;
     }
 }
 
@@ -64,7 +66,19 @@ void PoolCore::creator_main() noexcept
 {
     std::unique_lock lk(mu_);
     for (;;) {
+        if (closed_ || creation_demand_locked() == 0 || total_ >= opt_.max_size) break;
+        const std::int64_t now = real_ns();
+        std::int64_t retry_at = CreationGovernor::never;
+        if (!governor_.try_start(now, creating_, retry_at)) {
+            if (retry_at == CreationGovernor::never) break;  // another creation's result decides
+            // Back-off, open breaker or rate limit: wait (closing wakes us), then look again.
+            state_cv_.wait_for(lk, std::chrono::nanoseconds(retry_at - now), [&] { return closed_; });
+            continue;
+        }
+        ++creating_;
+        ++total_;
         lk.unlock();
+
         const auto t0 = SteadyClock::now();
         Slot* slot = nullptr;
         std::exception_ptr error;
@@ -79,27 +93,38 @@ void PoolCore::creator_main() noexcept
             error_text = "create() threw an exception not derived from std::exception";
         }
         const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0);
-        const std::int64_t now = time_.ticks();
+        const std::int64_t done = time_.ticks();
 
         Doomed doomed;
         lk.lock();
         --creating_;
         std::uint64_t id = 0;
+        auto transition = CreationGovernor::Transition::none;
         if (slot) {
+            transition = governor_.on_success(real_ns());
             ++created_;
             create_hist_.record(took.count());
             slot->id = id = next_id_++;
-            slot->created_ticks = slot->idle_since_ticks = now;
+            slot->created_ticks = slot->idle_since_ticks = done;
             const std::int64_t life = lifetime_for_new_slot_locked();
-            slot->expires_ticks = life == INT64_MAX || now > INT64_MAX - life ? INT64_MAX : now + life;
+            slot->expires_ticks = life == INT64_MAX || done > INT64_MAX - life ? INT64_MAX : done + life;
+            if (keepalive_ticks_ != INT64_MAX) slot->keepalive_due_ticks = keepalive_due_locked(done);
             slots_.push_back(slot);
             deliver_locked(slot, doomed);
         } else {
+            transition = governor_.on_failure(real_ns());
             --total_;
             ++create_failures_;
             last_create_error_ = error_text;
-            fail_front_waiter_locked(error, error_text);
+            last_create_exception_ = error;
+            if (transition == CreationGovernor::Transition::opened) {
+                ++circuit_opened_;
+                fail_all_waiters_locked(error, error_text);
+            } else {
+                fail_front_waiter_locked(error, error_text);
+            }
         }
+        const std::size_t failures = governor_.consecutive_failures();
         lk.unlock();
 
         if (slot) {
@@ -109,18 +134,19 @@ void PoolCore::creator_main() noexcept
             log(LogLevel::warning, fmt::format("respool[{}]: creating a resource failed after {}: {}", opt_.name,
                                                format_duration(took), error_text));
         }
-        if (!doomed.empty()) finish(doomed);  // threads_ still counts us, so `this` stays
-
-        lk.lock();
-        const bool more = creation_demand_locked() > 0 && creating_ < opt_.max_concurrent_creates &&
-                          total_ < opt_.max_size;
-        if (more) {
-            ++creating_;
-            ++total_;
-            continue;
+        if (transition == CreationGovernor::Transition::opened) {
+            log(LogLevel::error, fmt::format("respool[{}]: circuit opened after {} consecutive creation failures; "
+                                             "acquires fail fast for {} ms, then one probe; last error: {}",
+                                             opt_.name, failures, opt_.circuit_open_time.count(), error_text));
+            emit(Event{.kind = EventKind::circuit_opened, .pool = opt_.name, .message = error_text});
+        } else if (transition == CreationGovernor::Transition::closed) {
+            log(LogLevel::info, fmt::format("respool[{}]: circuit closed: a probe creation succeeded", opt_.name));
+            emit(Event{.kind = EventKind::circuit_closed, .pool = opt_.name});
         }
-        break;
+        if (!doomed.empty()) finish(doomed);  // threads_ still counts us, so `this` stays
+        lk.lock();
     }
+    --creators_;
     --threads_;
     state_cv_.notify_all();
     const bool last = unreferenced_locked();
@@ -164,6 +190,19 @@ void PoolCore::fail_front_waiter_locked(const std::exception_ptr& error, const s
     w->cv.notify_one();
 }
 
+void PoolCore::fail_all_waiters_locked(const std::exception_ptr& error, const std::string& text) noexcept
+{
+    // The breaker just opened: nobody should wait out a timeout for a
+    // creation that will not be tried for a while.
+    while (Waiter* w = waiters_head_) {
+        remove_waiter_locked(w);
+        w->error = error;
+        w->error_text = text;
+        w->circuit_open = true;
+        w->cv.notify_one();
+    }
+}
+
 void PoolCore::housekeeper_main() noexcept
 {
     std::unique_lock lk(mu_);
@@ -183,16 +222,18 @@ void PoolCore::housekeeper_main() noexcept
 
 void PoolCore::run_maintenance()
 {
-    struct LeakNote {
+    struct LeaseNote {
         LeaseInfo info;
+        EventKind kind;
     };
-    std::vector<LeakNote> leaks;
+    std::vector<LeaseNote> notes;
+    std::vector<Slot*> to_interrupt;
     Doomed doomed;
     const std::int64_t now = time_.ticks();
     std::unique_lock lk(mu_);
     if (closed_) return;
 
-    // Lifetime and idle eviction, oldest-returned first, keeping min_idle.
+    // Lifetime and idle eviction, keeping min_idle.
     if (!shared_) {
         std::size_t i = 0;
         while (i < idle_.size()) {
@@ -211,7 +252,7 @@ void PoolCore::run_maintenance()
         for (const Slot* s : slots_) idle += s->leases == 0 && !s->retiring ? 1 : 0;
         for (std::size_t i = slots_.size(); i-- > 0;) {
             Slot* s = slots_[i];
-            if (s->retiring) continue;
+            if (s->retiring || s->checking) continue;
             if (now >= s->expires_ticks && !s->replacement_requested) {
                 if (s->leases == 0) {
                     doom_locked(s, DestroyReason::lifetime, doomed);
@@ -220,7 +261,7 @@ void PoolCore::run_maintenance()
                     s->replacement_requested = true;  // retire once the replacement is ready
                     ++pending_replacements_;
                 } else {
-                    s->retiring = true;  // no room to make first: stop new leases, finish current ones
+                    s->retiring = true;  // no room to make one first: stop new leases, finish current ones
                     s->destroy_reason = DestroyReason::lifetime;
                 }
             } else if (s->leases == 0 && now - s->idle_since_ticks >= idle_timeout_ticks_ && idle > opt_.min_idle) {
@@ -230,31 +271,125 @@ void PoolCore::run_maintenance()
         }
     }
 
-    // Leases held past the leak threshold, reported once each.
-    if (leak_threshold_ticks_ != INT64_MAX) {
-        for (LeaseRecord* r = outstanding_; r; r = r->next) {
-            if (r->leak_reported || now - r->acquired_ticks < leak_threshold_ticks_) continue;
+    // Leases: past leak_threshold (reported once), past max_lease_time (flagged,
+    // asked to stop, optionally interrupted). A long lease is not a leak.
+    for (LeaseRecord* r = outstanding_; r; r = r->next) {
+        const auto age = time_.to_duration(now - r->acquired_ticks);
+        if (!r->leak_reported && leak_threshold_ticks_ != INT64_MAX && now - r->acquired_ticks >= leak_threshold_ticks_) {
             r->leak_reported = true;
             ++leaks_suspected_;
-            leaks.push_back({LeaseInfo{r->site, r->thread, time_.to_duration(now - r->acquired_ticks), r->slot->id,
-                                       true, false}});
+            notes.push_back({LeaseInfo{r->site, r->thread, age, r->slot->id, true, r->overdue, r->reclaimed},
+                             EventKind::leak_suspected});
+        }
+        if (!r->overdue && now >= r->deadline_ticks) {
+            r->overdue = true;
+            ++leases_overdue_;
+            if (!r->stop) r->stop.emplace();
+            r->stop->request_stop();
+            const bool reclaim = opt_.reclaim_overdue_leases && caps_.interrupt && !r->reclaimed;
+            notes.push_back({LeaseInfo{r->site, r->thread, age, r->slot->id, r->leak_reported, true, reclaim},
+                             reclaim ? EventKind::lease_reclaimed : EventKind::lease_overdue});
+            if (reclaim) {
+                // Pin the slot so it outlives the holder's return while we interrupt it.
+                r->reclaimed = true;
+                Slot* s = r->slot;
+                ++s->leases;
+                if (!s->retiring) {
+                    s->retiring = true;
+                    s->destroy_reason = DestroyReason::broken;
+                }
+                to_interrupt.push_back(s);
+            }
         }
     }
     start_creations_locked();
-    ++callers_;  // keeps `this` while we report without the lock
+    ++callers_;  // keeps `this` while we work without the lock
     lk.unlock();
 
     if (!doomed.empty()) finish(doomed);
-    for (const LeakNote& n : leaks) {
-        log(LogLevel::warning,
-            fmt::format("respool[{}]: possible leak: lease held longer than leak_threshold ({} ms): {}", opt_.name,
-                        opt_.leak_threshold.count(), describe(n.info)));
-        emit(Event{.kind = EventKind::leak_suspected, .pool = opt_.name, .resource_id = n.info.resource_id,
-                   .duration = n.info.age, .site = n.info.site, .thread = n.info.thread});
+    for (Slot* s : to_interrupt) interrupt_slot(*s);
+    for (const LeaseNote& n : notes) {
+        if (n.kind == EventKind::leak_suspected)
+            log(LogLevel::warning,
+                fmt::format("respool[{}]: possible leak: lease held longer than leak_threshold ({} ms): {}", opt_.name,
+                            opt_.leak_threshold.count(), describe(n.info)));
+        else
+            log(LogLevel::warning,
+                fmt::format("respool[{}]: lease held past max_lease_time ({} ms) without a heartbeat{}: {}", opt_.name,
+                            opt_.max_lease_time.count(), n.kind == EventKind::lease_reclaimed ? "; reclaimed" : "",
+                            describe(n.info)));
+        emit(Event{.kind = n.kind, .pool = opt_.name, .resource_id = n.info.resource_id, .duration = n.info.age,
+                   .site = n.info.site, .thread = n.info.thread});
     }
+    if (!to_interrupt.empty()) {
+        Doomed unpinned;
+        lk.lock();
+        for (Slot* s : to_interrupt)
+            if (--s->leases == 0) {
+                --in_use_;
+                doom_locked(s, s->destroy_reason, unpinned);
+            }
+        lk.unlock();
+        if (!unpinned.empty()) finish(unpinned);
+    }
+    keep_alive(now);
+
     lk.lock();
     --callers_;
     if (closed_ && callers_ == 0) state_cv_.notify_all();
+}
+
+void PoolCore::keep_alive(std::int64_t now)
+{
+    if (keepalive_ticks_ == INT64_MAX || !caps_.validate) return;
+    std::vector<Slot*> due;
+    {
+        std::lock_guard lk(mu_);
+        if (closed_ || waiters_head_) return;  // never hold back a resource someone is waiting for
+        if (!shared_) {
+            for (std::size_t i = 0; i < idle_.size();) {
+                Slot* s = idle_.at(i);
+                if (now >= s->keepalive_due_ticks) {
+                    idle_.erase(i);
+                    due.push_back(s);
+                } else {
+                    ++i;
+                }
+            }
+        } else {
+            for (Slot* s : slots_)
+                if (s->leases == 0 && !s->retiring && !s->checking && now >= s->keepalive_due_ticks) due.push_back(s);
+        }
+        for (Slot* s : due) s->checking = true;
+        checking_ += due.size();
+    }
+    for (Slot* s : due) {
+        const bool ok = validate_slot(*s, deadline_after(opt_.validation_timeout));
+        const std::int64_t checked = time_.ticks();
+        Doomed doomed;
+        std::unique_lock lk(mu_);
+        --checking_;
+        s->checking = false;
+        ++keepalives_;
+        if (!ok) ++keepalive_failures_;
+        if (!ok || closed_) {
+            if (shared_) std::erase(slots_, s), slots_.push_back(s);  // doom_locked finds it either way
+            doom_locked(s, closed_ ? DestroyReason::closed : DestroyReason::validation, doomed);
+        } else {
+            s->checked_ticks = checked;
+            s->keepalive_due_ticks = keepalive_due_locked(checked);
+            if (!shared_) {
+                if (waiters_head_) grant_locked(waiters_head_, s);
+                else idle_.push_back(s);  // keeps its idle_since, so idle eviction still applies
+            } else if (waiters_head_) {
+                while (waiters_head_ && s->leases < cap_) grant_locked(waiters_head_, s);
+            }
+        }
+        start_creations_locked();
+        lk.unlock();
+        if (!ok) emit(Event{.kind = EventKind::keepalive_failed, .pool = opt_.name, .resource_id = s->id});
+        if (!doomed.empty()) finish(doomed);
+    }
 }
 
 } // namespace respool::detail

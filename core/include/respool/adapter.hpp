@@ -11,6 +11,8 @@
 //       bool validate(Resource&, respool::Deadline);        // an active round trip
 //       void reset(Resource&);                              // on return; throwing destroys it
 //       void destroy(Resource&) noexcept;                   // default: the destructor
+//       void interrupt(Resource&) noexcept;                 // make a holder's I/O fail (lease reclaim);
+//                                                           //   called while the holder may use it
 //       respool::LeaseMode lease_mode() const;              // default: exclusive
 //   };
 //   static_assert(respool::Adapter<MyAdapter>);
@@ -60,6 +62,8 @@ template <class A>
 concept HasReset = requires(A& a, typename A::Resource& r) { a.reset(r); };
 template <class A>
 concept HasDestroy = requires(A& a, typename A::Resource& r) { a.destroy(r); };
+template <class A>
+concept HasInterrupt = requires(A& a, typename A::Resource& r) { a.interrupt(r); };
 template <class A>
 concept HasLeaseMode = requires(const A& a) {
     { a.lease_mode() } -> std::convertible_to<LeaseMode>;

@@ -86,8 +86,15 @@ public:
         if (rec_) rec_->broken = true;
     }
 
-    /// Requested when the pool closes and wants its resources back; a long
-    /// holder can watch it and let go. An empty lease's token never stops.
+    /// "Still working": moves this lease's `max_lease_time` deadline to now
+    /// plus `max_lease_time`, so a long but live holder is not flagged overdue.
+    void heartbeat() noexcept
+    {
+        if (rec_) core_->heartbeat(rec_);
+    }
+
+    /// Requested when the pool closes and wants its resources back, or when
+    /// the lease passes `max_lease_time`; a long holder can watch it and let go. An empty lease's token never stops.
     std::stop_token stop_token() const { return rec_ ? core_->lease_stop_token(rec_) : std::stop_token{}; }
 
     /// Where and when this lease was acquired; nullopt for an empty lease.

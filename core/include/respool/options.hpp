@@ -80,12 +80,30 @@ struct PoolOptions {
     /// Deadline of each `create` call, counted from its start.
     std::chrono::milliseconds create_timeout{10'000};
 
+    // --- creation governor (resilience) ---
+    /// First pause after a failed creation; doubles per consecutive failure,
+    /// with jitter (each pause is between half and all of its nominal length).
+    std::chrono::milliseconds create_backoff_initial{50};
+    /// Longest pause between failed creations.
+    std::chrono::milliseconds create_backoff_max{1'000};
+    /// Consecutive creation failures that open the circuit breaker; 0 = no breaker.
+    std::size_t circuit_breaker_threshold = 5;
+    /// How long the breaker stays open before one probe creation is tried.
+    std::chrono::milliseconds circuit_open_time{1'000};
+    /// Most creations started per second (token bucket, burst of one second's
+    /// worth); 0 = unlimited.
+    double max_creates_per_second = 0;
+
     // --- health ---
     /// Validate on borrow when the resource has been idle longer than this;
     /// 0 = validate on every borrow. Needs the adapter's `validate`.
     std::chrono::milliseconds validate_after_idle{500};
     /// Upper bound of one validation (the caller's deadline may be shorter).
     std::chrono::milliseconds validation_timeout{5'000};
+
+    /// Validate idle resources this often (each with up to 10 % jitter),
+    /// never while callers wait; 0 = off. Needs the adapter's `validate`.
+    std::chrono::milliseconds keepalive_interval{0};
 
     // --- lifetime ---
     /// Idle resources beyond `min_idle` are destroyed after this long unused. 0 = never.
@@ -101,6 +119,13 @@ struct PoolOptions {
     std::chrono::milliseconds leak_threshold{0};
     /// What leak tracking does; see `LeakMode`.
     LeakMode leak_mode = LeakMode::report;
+    /// A lease held longer without `Lease::heartbeat()` is flagged overdue
+    /// (event, counter, `leases()`), and its stop token is requested. 0 = off.
+    std::chrono::milliseconds max_lease_time{0};
+    /// Also interrupt an overdue lease's resource (adapters with an
+    /// `interrupt(Resource&) noexcept` hook), so its holder's I/O fails and
+    /// the resource is destroyed when given back.
+    bool reclaim_overdue_leases = false;
     /// How long `close()` waits for outstanding leases by default.
     std::chrono::milliseconds drain_timeout{5'000};
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <respool/adapter.hpp>
+#include <respool/detail/creation_governor.hpp>
 #include <respool/detail/histogram.hpp>
 #include <respool/detail/idle_list.hpp>
 #include <respool/detail/site_table.hpp>
@@ -39,6 +40,7 @@ struct Capabilities {
     bool is_broken = false;
     bool validate = false;
     bool reset = false;
+    bool interrupt = false;
 };
 
 class PoolCore {
@@ -61,6 +63,8 @@ public:
     void release(LeaseRecord* record) noexcept;
 
     std::stop_token lease_stop_token(LeaseRecord* record);
+    /// Moves the lease's `max_lease_time` deadline to now + max_lease_time.
+    void heartbeat(LeaseRecord* record) noexcept;
     LeaseInfo lease_info(const LeaseRecord* record) const;
     std::vector<LeaseInfo> leases() const;
     PoolStats stats() const;
@@ -77,6 +81,7 @@ protected:
     virtual bool slot_is_broken(const Slot& slot) noexcept = 0;
     virtual bool validate_slot(Slot& slot, Deadline deadline) noexcept = 0;
     virtual bool reset_slot(Slot& slot) noexcept = 0;
+    virtual void interrupt_slot(Slot& slot) noexcept = 0;
 
 private:
     struct Waiter;
@@ -110,6 +115,10 @@ private:
     void creator_main() noexcept;
     void deliver_locked(Slot* slot, Doomed& doomed) noexcept;
     void fail_front_waiter_locked(const std::exception_ptr& error, const std::string& text) noexcept;
+    void fail_all_waiters_locked(const std::exception_ptr& error, const std::string& text) noexcept;
+    [[noreturn]] void throw_circuit_open_locked(std::int64_t now);
+    void keep_alive(std::int64_t now);  // maintenance: validate idle resources that are due
+    std::int64_t keepalive_due_locked(std::int64_t now) noexcept;
     void housekeeper_main() noexcept;
     std::int64_t lifetime_for_new_slot_locked() noexcept;
 
@@ -129,6 +138,8 @@ private:
     const std::int64_t lifetime_ticks_;
     const std::int64_t leak_threshold_ticks_;
     const std::int64_t fairness_ticks_;
+    const std::int64_t keepalive_ticks_;
+    const std::int64_t max_lease_ticks_;
 
     mutable std::mutex mu_;
     // Everything below is guarded by mu_.
@@ -145,6 +156,8 @@ private:
     std::size_t leases_out_ = 0;  // lease records out (granted counts)
     std::size_t threads_ = 0;     // the pool's own threads running
     std::size_t callers_ = 0;     // acquires that released the lock mid-way
+    std::size_t creators_ = 0;    // creator threads running
+    std::size_t checking_ = 0;    // idle slots out for a keepalive check
     std::size_t pending_replacements_ = 0;  // shared mode, make-before-break
     bool closed_ = false;
     bool handle_alive_ = true;
@@ -156,7 +169,10 @@ private:
 
     std::uint64_t acquired_ = 0, created_ = 0, create_failures_ = 0, timeouts_ = 0;
     std::uint64_t cancellations_ = 0, rejections_ = 0, validations_ = 0, validation_failures_ = 0;
-    std::uint64_t leaks_suspected_ = 0;
+    std::uint64_t leaks_suspected_ = 0, leases_overdue_ = 0, keepalives_ = 0, keepalive_failures_ = 0;
+    std::uint64_t circuit_opened_ = 0, fast_failures_ = 0;
+    CreationGovernor governor_;
+    std::exception_ptr last_create_exception_;
     DestroyCounts destroyed_;
     Histogram wait_hist_, hold_hist_, create_hist_;
     SiteTable sites_;

@@ -23,7 +23,7 @@ public:
 
     PoolState(A adapter, PoolOptions options)
         : PoolCore(std::move(options), mode_of(adapter),
-                   Capabilities{HasIsBroken<A>, HasValidate<A>, HasReset<A>}),
+                   Capabilities{HasIsBroken<A>, HasValidate<A>, HasReset<A>, HasInterrupt<A>}),
           adapter_(std::move(adapter))
     {
     }
@@ -91,6 +91,15 @@ private:
             }
         } else {
             return true;
+        }
+    }
+
+    void interrupt_slot(Slot& slot) noexcept override
+    {
+        if constexpr (HasInterrupt<A>) {
+            static_assert(noexcept(adapter_.interrupt(static_cast<TypedSlot&>(slot).resource)),
+                          "respool: Adapter::interrupt(Resource&) must be noexcept");
+            adapter_.interrupt(static_cast<TypedSlot&>(slot).resource);
         }
     }
 
