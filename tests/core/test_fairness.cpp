@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@ namespace {
 struct Queue {
     std::mutex mu;
     std::vector<int> served;
+    std::atomic<bool> go{false};  // served waiters hold their lease until then
     std::vector<std::jthread> threads;
 
     void add(FakePool& pool, int n)
@@ -23,8 +25,11 @@ struct Queue {
             const std::size_t before = pool.stats().waiting;
             threads.emplace_back([this, &pool, i] {
                 auto lease = pool.acquire({.timeout = 10s});
-                std::lock_guard lk(mu);
-                served.push_back(i);
+                {
+                    std::lock_guard lk(mu);
+                    served.push_back(i);
+                }
+                while (!go) std::this_thread::yield();
             });
             REQUIRE(testing::eventually([&] { return pool.stats().waiting == before + 1; }));
         }
@@ -41,8 +46,10 @@ TEST_CASE("with fairness_window = 0 waiters are served strictly in arrival order
     std::optional<FakeLease> held{pool.acquire()};
     Queue q;
     q.add(pool, 6);
-    held.reset();  // goes straight to the oldest waiter
+    held.reset();  // handed straight to the oldest waiter, before it even runs
+    CHECK(pool.stats().idle == 0);
     CHECK_FALSE(pool.try_acquire().has_value());  // a newcomer cannot barge in
+    q.go = true;
     q.threads.clear();
     CHECK(q.served == std::vector<int>{0, 1, 2, 3, 4, 5});
 }
@@ -58,7 +65,9 @@ TEST_CASE("a waiter queued longer than the fairness window is never overtaken")
     q.add(pool, 3);
     f.clock->advance(5ms);  // the oldest waiter is now past the window
     held.reset();
+    CHECK(pool.stats().idle == 0);
     CHECK_FALSE(pool.try_acquire().has_value());
+    q.go = true;
     q.threads.clear();
     CHECK(q.served == std::vector<int>{0, 1, 2});
 }
@@ -76,6 +85,7 @@ TEST_CASE("within the fairness window a running thread may take a freed resource
     // The freed resource is idle until the woken waiter runs; a newcomer may
     // get it first. Either way nothing is lost and the waiters are served.
     if (auto barged = pool.try_acquire()) barged->release();
+    q.go = true;
     q.threads.clear();
     CHECK(q.served.size() == 2);
     CHECK(pool.stats().waiting == 0);
