@@ -44,7 +44,8 @@ std::string lease_suffix(const Event& e)
 }
 
 // Multi-line messages (a timeout lists the holders, one a line) are folded
-// into one line, so a log line stays one line: "a\n  b" becomes "a; b".
+// into one line, so a log line stays one line: "a\n  b" becomes "a; b",
+// "holders:\n  x" becomes "holders: x".
 std::string one_line(std::string_view text)
 {
     std::string out;
@@ -55,7 +56,7 @@ std::string one_line(std::string_view text)
             continue;
         }
         while (i + 1 < text.size() && (text[i + 1] == '\n' || text[i + 1] == '\r' || text[i + 1] == ' ')) ++i;
-        if (i + 1 < text.size()) out += "; ";
+        if (i + 1 < text.size()) out += !out.empty() && out.back() == ':' ? " " : "; ";
     }
     return out;
 }

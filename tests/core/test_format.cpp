@@ -129,6 +129,10 @@ TEST_CASE("event lines carry what each kind is about")
                     .site = here, .thread = std::this_thread::get_id()});
     CHECK(timeout.rfind("[p] acquire timed out after 50.0 ms at " + site + " by thread ", 0) == 0);
     CHECK(timeout.ends_with(": exhausted"));
+    // A multi-line message (a timeout lists its holders) is folded into one line.
+    CHECK(fmt::format("{}", Event{.kind = EventKind::create_failed, .pool = "p", .duration = 1s,
+                                  .message = "holders:\n  a.cpp:1\r\n  b.cpp:2\n"}) ==
+          "[p] create failed after 1.00 s: holders: a.cpp:1; b.cpp:2");
 }
 
 TEST_CASE("events from a real pool format as to_string does")
