@@ -240,7 +240,6 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::m
         return lease_locked(taken, ctx, time_.ticks(), false);
     case Outcome::failed:
         if (w.circuit_open) {
-            ++fast_failures_;
             throw CircuitOpen(fmt::format("respool[{}]: circuit open: creating a resource failed {} times in a row; "
                                           "last error: {}",
                                           opt_.name, governor_.consecutive_failures(), w.error_text),

@@ -21,6 +21,7 @@ std::size_t PoolCore::creation_demand_locked() const noexcept
         }
     } else {
         idle = spare = idle_.size();
+        idle += checking_;  // back in the idle list after their keepalive check
     }
     // Each resource in creation will serve `cap_` waiters.
     const std::size_t covered = spare + creating_ * cap_;
@@ -117,11 +118,10 @@ void PoolCore::creator_main() noexcept
             ++create_failures_;
             last_create_error_ = error_text;
             last_create_exception_ = error;
+            fail_front_waiter_locked(error, error_text);
             if (transition == CreationGovernor::Transition::opened) {
                 ++circuit_opened_;
                 fail_all_waiters_locked(error, error_text);
-            } else {
-                fail_front_waiter_locked(error, error_text);
             }
         }
         const std::size_t failures = governor_.consecutive_failures();
