@@ -11,7 +11,8 @@
 // at once: the cost of choosing a channel shows) and "capped"
 // (MAX_CONCURRENT_STREAMS 4, each call held 2 ms: what one connection can
 // carry shows). Every variant makes a stub per call, as make_stub does.
-// Runs alternate between variants and repeat; the median run counts.
+// Runs alternate between variants and repeat; the median run counts. Also
+// measured: the pool alone (acquire + release without a call), its own cost.
 //
 //   build/bench/bench_grpc [seconds per run = 2] [repetitions = 3] [out.csv]
 //
@@ -112,6 +113,28 @@ Result measure(const CallFn& call, const Server& server, std::chrono::duration<d
     return r;
 }
 
+// The pool's own cost: 16 threads taking and giving back leases, no call.
+double pool_only_pairs_per_s(ChannelPool& pool, std::chrono::duration<double> length)
+{
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> pairs{0};
+    std::vector<std::jthread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&] {
+            std::uint64_t n = 0;
+            while (!stop.load(std::memory_order_relaxed)) {
+                auto lease = pool.acquire();
+                ++n;
+            }
+            pairs += n;
+        });
+    }
+    std::this_thread::sleep_for(length);
+    stop = true;
+    workers.clear();
+    return double(pairs) / length.count();
+}
+
 double median_of(std::vector<Result> runs)
 {
     std::sort(runs.begin(), runs.end(),
@@ -131,6 +154,7 @@ int main(int argc, char** argv)
     const std::vector<std::string> variants{"one_channel", "pool", "by_hand", "per_call",
                                             "per_call_conn"};
     std::vector<Result> results;
+    double pool_cost = 0;  // acquire+release pairs per second, no call
 
     for (const auto& server_spec : servers) {
         respool::test::GrpcEchoServer server{{.max_concurrent_streams = server_spec.max_streams}};
@@ -170,6 +194,7 @@ int main(int argc, char** argv)
         };
 
         measure(calls[1], server_spec, 0.5s);  // warm up: the pool's channels exist
+        if (server_spec.max_streams == 0) pool_cost = pool_only_pairs_per_s(pool, length);
         for (int run = 0; run < repetitions; ++run) {
             for (std::size_t v = 0; v < variants.size(); ++v) {
                 server.reset_counters();
@@ -207,6 +232,11 @@ int main(int argc, char** argv)
                     s.name.c_str(), one, pool, hand, per_call, per_conn, pool / hand, pool / one,
                     pool / per_call, pool / per_conn);
     }
+
+    const double cores = std::thread::hardware_concurrency();
+    std::printf("pool alone (acquire + release, no call, %d threads): %.0f pairs/s, %.2f us of CPU "
+                "each on %.0f cores\n",
+                threads, pool_cost, cores / pool_cost * 1e6, cores);
 
     std::string csv = "server,variant,run,calls_per_s,p50_us,p99_us,errors,connections\n";
     for (const auto& r : results) {
