@@ -207,6 +207,11 @@ void PoolCore::doom_locked(Slot* slot, DestroyReason reason, Doomed& doomed) noe
         *it = slots_.back();
         slots_.pop_back();
     }
+    if (slot->replacement_requested) {
+        // Destroyed before its replacement arrived: that creation is for capacity now, not for it.
+        slot->replacement_requested = false;
+        --pending_replacements_;
+    }
     slot->destroy_reason = reason;
     slot->next_doomed = doomed.head;
     doomed.head = slot;

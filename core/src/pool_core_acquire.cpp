@@ -26,7 +26,7 @@ struct CancelWaiter {
 LeaseRecord* PoolCore::acquire(std::chrono::nanoseconds timeout, const std::stop_token& stop,
                                const std::source_location& site, bool may_wait)
 {
-    AcquireContext ctx{timeout, stop, site};
+    AcquireContext ctx{timeout, stop, site, may_wait};
     ctx.start_ticks = time_.ticks();
     Doomed doomed;
     std::unique_lock lk(mu_, std::defer_lock);
@@ -37,16 +37,10 @@ LeaseRecord* PoolCore::acquire(std::chrono::nanoseconds timeout, const std::stop
             ++cancellations_;
             throw Cancelled(fmt::format("respool[{}]: acquire cancelled before it began", opt_.name));
         }
-        LeaseRecord* rec = nullptr;
-        Slot* slot = may_overtake_locked(ctx.start_ticks) ? take_available_locked(ctx.start_ticks, doomed) : nullptr;
-        if (slot) {
-            rec = lease_locked(slot, ctx, ctx.start_ticks, false);
-        } else if (!may_wait) {
+        LeaseRecord* rec = obtain_locked(ctx, lk, doomed, ctx.start_ticks);
+        if (!rec) {
             lk.unlock();
-            if (!doomed.empty()) finish(doomed);
             return nullptr;
-        } else {
-            rec = acquire_slow(ctx, lk, doomed);
         }
         return checked_out(rec, ctx, lk, doomed);
     } catch (const AcquireTimeout& e) {
@@ -60,6 +54,35 @@ LeaseRecord* PoolCore::acquire(std::chrono::nanoseconds timeout, const std::stop
         if (!doomed.empty()) finish(doomed);
         throw;
     }
+}
+
+LeaseRecord* PoolCore::obtain_locked(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Doomed& doomed,
+                                     std::int64_t now)
+{
+    for (;;) {
+        if (Slot* slot = may_overtake_locked(now) ? take_available_locked(now, doomed) : nullptr)
+            return lease_locked(slot, ctx, now, false);
+        if (!doomed.empty()) {
+            // Expired resources met on the way: destroy them before waiting,
+            // so their places can be refilled while we wait.
+            flush_locked(lk, doomed);
+            if (closed_) throw PoolClosed(fmt::format("respool[{}]: the pool is closed", opt_.name));
+            now = time_.ticks();
+            continue;
+        }
+        if (!ctx.may_wait) return nullptr;
+        return acquire_slow(ctx, lk, doomed);
+    }
+}
+
+void PoolCore::flush_locked(std::unique_lock<std::mutex>& lk, Doomed& doomed)
+{
+    ++callers_;  // keeps the pool while the lock is released
+    lk.unlock();
+    finish(doomed);
+    lk.lock();
+    --callers_;
+    if (closed_ && callers_ == 0) state_cv_.notify_all();
 }
 
 bool PoolCore::may_overtake_locked(std::int64_t now) const noexcept
@@ -141,7 +164,8 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, std::u
         DestroyReason why = DestroyReason::broken;
         if (ok && need_validate) {
             ctx.phase = AcquirePhase::validating;
-            const Deadline d = std::min(ctx.get_deadline(), deadline_after(opt_.validation_timeout));
+            const Deadline limit = deadline_after(opt_.validation_timeout);
+            const Deadline d = ctx.may_wait ? std::min(ctx.get_deadline(), limit) : limit;
             ok = validate_slot(*slot, d);
             why = DestroyReason::validation;
             if (!ok)
@@ -153,7 +177,8 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, std::u
             ++validations_;
             if (!ok) ++validation_failures_;
         }
-        const bool gone = closed_ || ctx.stop.stop_requested() || (need_validate && SteadyClock::now() >= ctx.get_deadline());
+        const bool late = ctx.may_wait && need_validate && SteadyClock::now() >= ctx.get_deadline();
+        const bool gone = closed_ || ctx.stop.stop_requested() || late;
         if (ok && !gone) {
             lk.unlock();
             return rec;
@@ -172,11 +197,14 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, std::u
             ++cancellations_;
             throw Cancelled(fmt::format("respool[{}]: acquire cancelled while validating", opt_.name));
         }
-        if (SteadyClock::now() >= ctx.get_deadline()) throw_timeout_locked(ctx, create_failures_);
+        if (ctx.may_wait && SteadyClock::now() >= ctx.get_deadline()) throw_timeout_locked(ctx, create_failures_);
 
-        const std::int64_t again = time_.ticks();
-        Slot* next = may_overtake_locked(again) ? take_available_locked(again, doomed) : nullptr;
-        rec = next ? lease_locked(next, ctx, again, false) : acquire_slow(ctx, lk, doomed);
+        rec = obtain_locked(ctx, lk, doomed, time_.ticks());
+        if (!rec) {
+            lk.unlock();
+            if (!doomed.empty()) finish(doomed);
+            return nullptr;
+        }
     }
 }
 
@@ -212,6 +240,10 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::m
     enum class Outcome { granted, took, failed, closed, cancelled, timed_out } outcome;
     Slot* taken = nullptr;
     for (;;) {
+        if (!doomed.empty()) {
+            flush_locked(lk, doomed);  // still queued: a grant may arrive meanwhile
+            continue;
+        }
         if (w.granted) { outcome = Outcome::granted; break; }
         if (w.error) { outcome = Outcome::failed; break; }
         if (closed_) { outcome = Outcome::closed; break; }
@@ -225,6 +257,11 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::m
         w.cv.wait_until(lk, deadline);
     }
     if (w.queued) remove_waiter_locked(&w);
+    // Lease before the lock is released again: a taken resource must never be
+    // neither idle nor leased while others can see the pool.
+    LeaseRecord* rec = nullptr;
+    if (outcome == Outcome::granted) rec = lease_locked(w.granted, ctx, time_.ticks(), true);
+    if (outcome == Outcome::took) rec = lease_locked(taken, ctx, time_.ticks(), false);
     if (on_stop) {
         lk.unlock();
         on_stop.reset();  // waits for a running callback, which needs the lock
@@ -235,9 +272,8 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::m
 
     switch (outcome) {
     case Outcome::granted:
-        return lease_locked(w.granted, ctx, time_.ticks(), true);
     case Outcome::took:
-        return lease_locked(taken, ctx, time_.ticks(), false);
+        return rec;
     case Outcome::failed:
         if (w.circuit_open) {
             throw CircuitOpen(fmt::format("respool[{}]: circuit open: creating a resource failed {} times in a row; "

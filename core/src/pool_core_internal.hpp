@@ -26,6 +26,7 @@ struct PoolCore::AcquireContext {
     std::chrono::nanoseconds timeout;
     const std::stop_token& stop;
     const std::source_location& site;
+    bool may_wait = true;  // false for try_acquire: no queue, no acquire deadline
     std::int64_t start_ticks = 0;
     Deadline deadline{};
     bool has_deadline = false;

@@ -164,13 +164,15 @@ void PoolCore::deliver_locked(Slot* slot, Doomed& doomed) noexcept
         // Make-before-break: the new channel is ready, so one due for
         // retirement stops taking leases now.
         for (Slot* old : slots_) {
-            if (old->replacement_requested && !old->retiring) {
+            if (!old->replacement_requested) continue;
+            old->replacement_requested = false;
+            --pending_replacements_;
+            if (!old->retiring) {
                 old->retiring = true;
                 old->destroy_reason = DestroyReason::lifetime;
-                --pending_replacements_;
-                if (old->leases == 0) doom_locked(old, DestroyReason::lifetime, doomed);
-                break;
             }
+            if (old->leases == 0) doom_locked(old, old->destroy_reason, doomed);
+            break;
         }
     }
     // A fresh resource goes straight to the oldest waiters, whoever asked for it.

@@ -89,6 +89,9 @@ private:
     struct Doomed;  // slots to destroy once the lock is released
 
     // acquire (pool_core_acquire.cpp)
+    LeaseRecord* obtain_locked(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Doomed& doomed,
+                               std::int64_t now);
+    void flush_locked(std::unique_lock<std::mutex>& lk, Doomed& doomed);
     LeaseRecord* acquire_slow(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Doomed& doomed);
     LeaseRecord* checked_out(LeaseRecord* rec, AcquireContext& ctx, std::unique_lock<std::mutex>& lk,
                              Doomed& doomed);
