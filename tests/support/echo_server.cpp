@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -85,21 +84,11 @@ struct EchoServer::Impl {
     CtxPtr ctx{nullptr, SSL_CTX_free};
     detail::LoopCommands commands;
     std::vector<std::unique_ptr<Conn>> conns;  // loop thread only
-    std::atomic<std::size_t> accepted{0}, open{0}, handshake_failures{0};
+    detail::AcceptCounter accepted;
+    std::atomic<std::size_t> open{0}, handshake_failures{0};
     mutable std::mutex sni_mutex;
     std::string sni;
-    mutable std::mutex accept_mutex;  // with accepted_cv: wait_accepted
-    mutable std::condition_variable accepted_cv;
     std::thread thread;
-
-    void count_accept()
-    {
-        {
-            std::lock_guard lock(accept_mutex);
-            ++accepted;
-        }
-        accepted_cv.notify_all();
-    }
 
     void make_tls_context();
     void fill_backlog();
@@ -207,7 +196,7 @@ void EchoServer::Impl::accept_new()
         auto c = std::make_unique<Conn>();
         c->fd.reset(fd);
         c->last_active = Clock::now();
-        count_accept();
+        accepted.add();
         if (opt.tls && opt.behaviour != Behaviour::silent) {
             c->ssl.reset(SSL_new(ctx.get()));
             if (!c->ssl || SSL_set_fd(c->ssl.get(), fd) != 1) continue;  // drops the connection
@@ -371,7 +360,7 @@ void EchoServer::close_all()
     });
 }
 
-std::size_t EchoServer::accepted() const noexcept { return impl_->accepted; }
+std::size_t EchoServer::accepted() const noexcept { return impl_->accepted.count(); }
 std::size_t EchoServer::open() const noexcept { return impl_->open; }
 std::size_t EchoServer::handshake_failures() const noexcept { return impl_->handshake_failures; }
 
@@ -383,8 +372,7 @@ std::string EchoServer::last_sni() const
 
 bool EchoServer::wait_accepted(std::size_t n, std::chrono::milliseconds timeout) const
 {
-    std::unique_lock lock(impl_->accept_mutex);
-    return impl_->accepted_cv.wait_for(lock, timeout, [&] { return impl_->accepted >= n; });
+    return impl_->accepted.wait_for(n, timeout);
 }
 
 } // namespace respool::test

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -102,20 +101,9 @@ struct FaultProxy::Impl {
     Mode mode = Mode::pass;  // loop thread only
     std::chrono::milliseconds lag{0};
     std::vector<std::unique_ptr<Conn>> conns;  // loop thread only
-    std::atomic<std::size_t> accepted{0};
+    detail::AcceptCounter accepted;
     std::atomic<std::size_t> open{0};
-    mutable std::mutex accept_mutex;  // with accepted_cv: wait_accepted
-    mutable std::condition_variable accepted_cv;
     std::thread thread;
-
-    void count_accept()
-    {
-        {
-            std::lock_guard lock(accept_mutex);
-            ++accepted;
-        }
-        accepted_cv.notify_all();
-    }
 
     void loop();
     void accept_new();
@@ -170,7 +158,7 @@ void FaultProxy::Impl::accept_new()
         auto c = std::make_unique<Conn>();
         c->client.reset(fd);
         conns.push_back(std::move(c));
-        count_accept();
+        accepted.add();
         open = conns.size();
     }
 }
@@ -340,13 +328,12 @@ void FaultProxy::set_upstream_port(std::uint16_t port)
     });
 }
 
-std::size_t FaultProxy::accepted() const noexcept { return impl_->accepted; }
+std::size_t FaultProxy::accepted() const noexcept { return impl_->accepted.count(); }
 std::size_t FaultProxy::open() const noexcept { return impl_->open; }
 
 bool FaultProxy::wait_accepted(std::size_t n, std::chrono::milliseconds timeout) const
 {
-    std::unique_lock lock(impl_->accept_mutex);
-    return impl_->accepted_cv.wait_for(lock, timeout, [&] { return impl_->accepted >= n; });
+    return impl_->accepted.wait_for(n, timeout);
 }
 
 } // namespace respool::test

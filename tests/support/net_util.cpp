@@ -169,4 +169,25 @@ bool LoopCommands::drain()
     return !stop;
 }
 
+void AcceptCounter::add()
+{
+    {
+        std::lock_guard lock(mutex_);
+        ++count_;
+    }
+    changed_.notify_all();
+}
+
+std::size_t AcceptCounter::count() const
+{
+    std::lock_guard lock(mutex_);
+    return count_;
+}
+
+bool AcceptCounter::wait_for(std::size_t n, std::chrono::milliseconds timeout) const
+{
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return count_ >= n; });
+}
+
 } // namespace respool::test::detail

@@ -5,6 +5,8 @@
 // servers change state without locks around their sockets and without sleeps.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -79,6 +81,19 @@ private:
     std::deque<std::packaged_task<void()>> queue_;
     bool stop_ = false;
     Fd event_;
+};
+
+/// Counts accepted connections; other threads can wait for a count (no polling).
+class AcceptCounter {
+public:
+    void add();
+    std::size_t count() const;
+    bool wait_for(std::size_t n, std::chrono::milliseconds timeout) const;
+
+private:
+    mutable std::mutex mutex_;
+    mutable std::condition_variable changed_;
+    std::size_t count_ = 0;
 };
 
 } // namespace respool::test::detail

@@ -99,58 +99,32 @@ TEST_CASE("a verified TLS connection")
 TEST_CASE("certificate failures are tls_verify errors that say which check failed")
 {
     auto& p = pki();
-    SUBCASE("unknown CA")
-    {
-        auto e = tls_failure(p.other_ca_server_cert, p.other_ca_server_key);
-        REQUIRE(e);
-        CHECK(e->kind() == Errc::tls_verify);
-        CHECK(contains(*e, "unable to get local issuer certificate"));
-    }
-    SUBCASE("self-signed")
-    {
-        auto e = tls_failure(p.self_signed_cert, p.self_signed_key);
-        REQUIRE(e);
-        CHECK(e->kind() == Errc::tls_verify);
-        CHECK(contains(*e, "self-signed certificate"));
-    }
-    SUBCASE("wrong host name")
-    {
-        auto e = tls_failure(p.wrong_host_cert, p.wrong_host_key);
-        REQUIRE(e);
-        CHECK(e->kind() == Errc::tls_verify);
-        CHECK(contains(*e, "hostname mismatch"));
-        CHECK(contains(*e, "not valid for 'localhost'"));
-    }
-    SUBCASE("wrong IP")
-    {
+    struct Case {
+        const char* what;
+        std::string cert, key;
+        const char* host;
+        const char* says;
+    };
+    const Case cases[] = {
+        {"unknown CA", p.other_ca_server_cert, p.other_ca_server_key, "localhost",
+         "unable to get local issuer certificate"},
+        {"self-signed", p.self_signed_cert, p.self_signed_key, "localhost", "self-signed certificate"},
+        {"wrong host name", p.wrong_host_cert, p.wrong_host_key, "localhost",
+         "hostname mismatch (the certificate is not valid for 'localhost')"},
+        {"wrong IP", p.wrong_host_cert, p.wrong_host_key, "127.0.0.1", "IP address mismatch"},
+        {"no SAN: the subject CN is not accepted", p.no_san_cert, p.no_san_key, "localhost", "hostname mismatch"},
+        {"expired", p.expired_cert, p.expired_key, "localhost", "certificate has expired"},
+        {"not yet valid", p.not_yet_valid_cert, p.not_yet_valid_key, "localhost", "certificate is not yet valid"},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.what);
         Options o;
-        o.host = "127.0.0.1";
+        o.host = c.host;
         o.tls = respool::tcp::TlsOptions{.ca_file = p.ca_cert};
-        auto e = tls_failure(p.wrong_host_cert, p.wrong_host_key, o);
+        auto e = tls_failure(c.cert, c.key, o);
         REQUIRE(e);
         CHECK(e->kind() == Errc::tls_verify);
-        CHECK(contains(*e, "IP address mismatch"));
-    }
-    SUBCASE("no SAN: the subject CN is not accepted as a name")
-    {
-        auto e = tls_failure(p.no_san_cert, p.no_san_key);
-        REQUIRE(e);
-        CHECK(e->kind() == Errc::tls_verify);
-        CHECK(contains(*e, "hostname mismatch"));
-    }
-    SUBCASE("expired")
-    {
-        auto e = tls_failure(p.expired_cert, p.expired_key);
-        REQUIRE(e);
-        CHECK(e->kind() == Errc::tls_verify);
-        CHECK(contains(*e, "certificate has expired"));
-    }
-    SUBCASE("not yet valid")
-    {
-        auto e = tls_failure(p.not_yet_valid_cert, p.not_yet_valid_key);
-        REQUIRE(e);
-        CHECK(e->kind() == Errc::tls_verify);
-        CHECK(contains(*e, "certificate is not yet valid"));
+        CHECK(contains(*e, c.says));
     }
     SUBCASE("the system store does not trust the test CA either")
     {

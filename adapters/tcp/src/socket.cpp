@@ -49,6 +49,26 @@ std::string describe_errno(const char* op, int err)
 
 } // namespace
 
+short Socket::Impl::tls_retry_event(int rc, int sys_err, const char* op)
+{
+    switch (SSL_get_error(ssl, rc)) {
+    case SSL_ERROR_WANT_READ: return POLLIN;
+    case SSL_ERROR_WANT_WRITE: return POLLOUT;
+    case SSL_ERROR_ZERO_RETURN: fail(Errc::closed, "the peer closed the TLS connection");
+    case SSL_ERROR_SYSCALL:
+        if (sys_err == 0) fail(Errc::closed, "the peer closed the connection");
+        fail(detail::classify_errno(sys_err), describe_errno(op, sys_err), sys_err);
+    default:
+        if (detail::is_unexpected_eof()) {
+            ERR_clear_error();
+            fail(Errc::closed, "the peer closed the connection (without TLS close_notify)");
+        }
+        if (detail::is_peer_alert())  // e.g. TLS 1.3 "certificate required" after the handshake
+            fail(Errc::tls_handshake, "the peer sent a TLS alert: " + detail::drain_openssl_errors());
+        fail(Errc::io, std::string("TLS ") + op + ": " + detail::drain_openssl_errors());
+    }
+}
+
 std::size_t Socket::Impl::receive(char* dest, std::size_t max, Deadline deadline)
 {
     if (broken) fail(Errc::io, "the connection is broken by an earlier error");
@@ -62,26 +82,10 @@ std::size_t Socket::Impl::receive(char* dest, std::size_t max, Deadline deadline
                 fail(detail::classify_errno(errno), describe_errno("read", errno), errno);
         } else {
             ERR_clear_error();
-            errno = 0;
+            errno = 0;  // SSL_ERROR_SYSCALL reports errno: a stale value must not pass for a cause
             int n = SSL_read(ssl, dest, static_cast<int>(std::min<std::size_t>(max, INT_MAX)));
             if (n > 0) return static_cast<std::size_t>(n);
-            int sys_err = errno;
-            switch (SSL_get_error(ssl, n)) {
-            case SSL_ERROR_WANT_READ: break;
-            case SSL_ERROR_WANT_WRITE: wait_for = POLLOUT; break;
-            case SSL_ERROR_ZERO_RETURN: fail(Errc::closed, "the peer closed the TLS connection");
-            case SSL_ERROR_SYSCALL:
-                if (sys_err == 0) fail(Errc::closed, "the peer closed the connection");
-                fail(detail::classify_errno(sys_err), describe_errno("read", sys_err), sys_err);
-            default:
-                if (detail::is_unexpected_eof()) {
-                    ERR_clear_error();
-                    fail(Errc::closed, "the peer closed the connection (without TLS close_notify)");
-                }
-                if (detail::is_peer_alert())  // e.g. TLS 1.3 "certificate required" after the handshake
-                    fail(Errc::tls_handshake, "the peer sent a TLS alert: " + detail::drain_openssl_errors());
-                fail(Errc::io, "TLS read: " + detail::drain_openssl_errors());
-            }
+            wait_for = tls_retry_event(n, errno, "read");
         }
         if (!detail::wait_ready(fd, wait_for, deadline)) fail(Errc::timeout, "read: deadline passed");
     }
@@ -108,16 +112,7 @@ void Socket::Impl::send(std::string_view data, Deadline deadline)
                 data.remove_prefix(static_cast<std::size_t>(n));
                 continue;
             }
-            int sys_err = errno;
-            switch (SSL_get_error(ssl, n)) {
-            case SSL_ERROR_WANT_WRITE: break;
-            case SSL_ERROR_WANT_READ: wait_for = POLLIN; break;
-            case SSL_ERROR_ZERO_RETURN: fail(Errc::closed, "the peer closed the TLS connection");
-            case SSL_ERROR_SYSCALL:
-                if (sys_err == 0) fail(Errc::closed, "the peer closed the connection");
-                fail(detail::classify_errno(sys_err), describe_errno("write", sys_err), sys_err);
-            default: fail(Errc::io, "TLS write: " + detail::drain_openssl_errors());
-            }
+            wait_for = tls_retry_event(n, errno, "write");
         }
         if (!detail::wait_ready(fd, wait_for, deadline)) fail(Errc::timeout, "write: deadline passed");
     }

@@ -24,6 +24,9 @@ struct Socket::Impl {
     void send(std::string_view data, Deadline deadline);
     /// Marks the socket broken and throws "tcp <endpoint>: <what>".
     [[noreturn]] void fail(Errc kind, const std::string& what, int err = 0);
+    /// After an SSL_read/SSL_write that returned `rc` <= 0: the poll event to
+    /// wait for before retrying, or throws the error it stands for.
+    short tls_retry_event(int rc, int sys_err, const char* op);
 
     int fd;
     SSL* ssl;                 // null for plain TCP
