@@ -1,0 +1,209 @@
+// P1: the server stopped with `pg_ctl stop -m immediate` under load from 16
+// threads on a pool of 8, and started again after 0, 2 and 10 seconds.
+//
+// Passes when: in-flight work fails fast with a connection error; every
+// acquire that fails meanwhile fails within its timeout with a typed error
+// naming the cause; the pool serves again within 1.5 s of the server being
+// ready; no stale connection is handed out afterwards; the server never sees
+// more than max_size connections of ours; never more than
+// max_concurrent_creates connection attempts run at once; no lease leaks.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <respool/pg.hpp>
+#include <respool/pool.hpp>
+
+#include "pg_test_util.hpp"
+
+using namespace respool::test;
+using respool::pg::Adapter;
+using respool::pg::Connection;
+using respool::pg::Error;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// The adapter, counting how many connects run at once.
+struct CountingAdapter : Adapter {
+    struct Counters {
+        std::atomic<int> in_flight{0};
+        std::atomic<int> peak{0};
+    };
+
+    CountingAdapter(respool::pg::Options o, std::shared_ptr<Counters> c) : Adapter(std::move(o)), counters(c) {}
+
+    Connection create(respool::Deadline deadline)
+    {
+        int now = ++counters->in_flight;
+        int seen = counters->peak.load();
+        while (now > seen && !counters->peak.compare_exchange_weak(seen, now)) {
+        }
+        struct Leave {
+            Counters& c;
+            ~Leave() { --c.in_flight; }
+        } leave{*counters};
+        return Adapter::create(deadline);
+    }
+
+    std::shared_ptr<Counters> counters;
+};
+static_assert(respool::Adapter<CountingAdapter>);
+
+enum class Kind { ok, connection_error, pool_error, other };
+
+struct Outcome {
+    Clock::time_point start, end;
+    Kind kind;
+    std::string what;
+};
+
+struct Phase {
+    milliseconds gap;
+    Clock::time_point stopped, ready;
+};
+
+const char* name(Kind k)
+{
+    switch (k) {
+    case Kind::ok: return "ok";
+    case Kind::connection_error: return "connection error";
+    case Kind::pool_error: return "pool error";
+    default: return "other";
+    }
+}
+
+} // namespace
+
+TEST_CASE("P1: immediate shutdown under load, restart after 0, 2 and 10 s")
+{
+    PgCluster& pg = owned_cluster("stop and restart the server");
+    const std::string app = "restart-p1";
+    const milliseconds acquire_timeout = 1s;
+    auto counters = std::make_shared<CountingAdapter::Counters>();
+    respool::PoolOptions po;
+    po.name = "p1";
+    po.max_size = 8;
+    po.max_concurrent_creates = 2;
+    po.create_timeout = 1s;
+    po.logger = [](respool::LogLevel, std::string_view) {};  // hundreds of expected failures
+    respool::Pool pool{CountingAdapter{options_for(pg, app), counters}, po};
+
+    std::mutex mutex;
+    std::vector<Outcome> outcomes;
+    std::atomic<bool> stop{false};
+    std::atomic<int> server_peak{0};
+    std::vector<std::jthread> workers;
+    for (int t = 0; t < 16; ++t) {
+        workers.emplace_back([&] {
+            while (!stop) {
+                Outcome o{Clock::now(), {}, Kind::ok, {}};
+                try {
+                    auto lease = pool.acquire(respool::AcquireOptions{.timeout = acquire_timeout});
+                    lease->exec("SELECT pg_sleep(0.002)");
+                } catch (const Error& e) {
+                    o.kind = e.connection_error() ? Kind::connection_error : Kind::other;
+                    o.what = e.what();
+                } catch (const respool::Error& e) {  // AcquireTimeout, CreateFailed, CircuitOpen
+                    o.kind = Kind::pool_error;
+                    o.what = e.what();
+                } catch (const std::exception& e) {
+                    o.kind = Kind::other;
+                    o.what = e.what();
+                }
+                o.end = Clock::now();
+                if (o.kind != Kind::ok) std::this_thread::sleep_for(10ms);  // a failing client backs off a little
+                std::lock_guard lock(mutex);
+                outcomes.push_back(std::move(o));
+            }
+        });
+    }
+    std::jthread sampler([&](std::stop_token st) {
+        while (!st.stop_requested()) {
+            try {
+                int n = pg.count_connections(app);
+                int seen = server_peak.load();
+                while (n > seen && !server_peak.compare_exchange_weak(seen, n)) {
+                }
+            } catch (const std::exception&) {
+                // the server is down
+            }
+            std::this_thread::sleep_for(50ms);
+        }
+    });
+
+    std::vector<Phase> phases;
+    for (milliseconds gap : {0ms, 2000ms, 10000ms}) {
+        std::this_thread::sleep_for(1s);  // steady load first
+        Phase p{gap, {}, {}};
+        p.stopped = Clock::now();
+        pg.stop_immediate();
+        std::this_thread::sleep_for(gap);
+        pg.start();
+        p.ready = Clock::now();
+        phases.push_back(p);
+        std::this_thread::sleep_for(2s);  // recovery, then steady load again
+    }
+    std::this_thread::sleep_for(1s);
+    stop = true;
+    workers.clear();
+    sampler.request_stop();
+
+    std::lock_guard lock(mutex);
+    std::sort(outcomes.begin(), outcomes.end(), [](auto& a, auto& b) { return a.end < b.end; });
+    std::map<std::string, int> failures;
+    for (const auto& o : outcomes) {
+        if (o.kind == Kind::ok) continue;
+        std::string gist = o.what.substr(0, 110);  // counts and ports vary: group without digits
+        gist.erase(std::remove_if(gist.begin(), gist.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }),
+                   gist.end());
+        ++failures[std::string(name(o.kind)) + ": " + gist];
+        // Typed, and within the caller's timeout.
+        CHECK_MESSAGE(o.kind != Kind::other, o.what);
+        CHECK_MESSAGE(o.end - o.start <= acquire_timeout + tolerance, name(o.kind) << " after "
+                                                                                 << (o.end - o.start).count() / 1'000'000
+                                                                                 << " ms: " << o.what);
+        // A failed acquire names the cause: the server refusing or starting up.
+        if (o.kind == Kind::pool_error)
+            CHECK_MESSAGE((contains(o.what, "refused") || contains(o.what, "starting up") ||
+                           contains(o.what, "shutting down") || contains(o.what, "connection") ||
+                           contains(o.what, "timed out")),
+                          o.what);
+    }
+    for (const auto& [what, count] : failures) MESSAGE(count << " x " << what);
+
+    for (std::size_t i = 0; i < phases.size(); ++i) {
+        const Phase& p = phases[i];
+        CAPTURE(p.gap.count());
+        // In-flight work failed: at least one connection error right after the stop.
+        bool saw_error = std::any_of(outcomes.begin(), outcomes.end(), [&](const Outcome& o) {
+            return o.kind != Kind::ok && o.end >= p.stopped && o.end <= p.stopped + 1s;
+        });
+        CHECK(saw_error);
+        // Serving again within 1.5 s of the server being ready.
+        auto first_ok = std::find_if(outcomes.begin(), outcomes.end(),
+                                     [&](const Outcome& o) { return o.kind == Kind::ok && o.start >= p.ready; });
+        REQUIRE(first_ok != outcomes.end());
+        auto recovery = std::chrono::duration_cast<milliseconds>(first_ok->end - p.ready);
+        MESSAGE("gap " << p.gap.count() << " ms: serving again " << recovery.count() << " ms after the server was ready");
+        CHECK(recovery <= 1500ms);
+        // No stale connection afterwards: nothing started after the first success fails,
+        // until the next stop.
+        Clock::time_point next_stop = i + 1 < phases.size() ? phases[i + 1].stopped : Clock::time_point::max();
+        for (const auto& o : outcomes)
+            if (o.start >= first_ok->end && o.end < next_stop) CHECK_MESSAGE(o.kind == Kind::ok, o.what);
+    }
+    CHECK(counters->peak <= 2);
+    CHECK(server_peak <= 8);
+    MESSAGE("outcomes " << outcomes.size() << ", peak connects in flight " << counters->peak.load()
+                        << ", peak server connections " << server_peak.load());
+    auto s = pool.stats();
+    CHECK(s.leases == 0);
+    CHECK(pool.leases().empty());
+    CHECK(pool.close());
+}
