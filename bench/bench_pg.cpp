@@ -1,0 +1,308 @@
+// bench_pg — `SELECT 1` round trips through respool::Pool<pg::Adapter>,
+// against the limits: one dedicated connection per worker (through the same
+// pg::Connection, and through raw libpq PQexec), a new connection per query,
+// and pgbench at the same connection count and protocol, in the same run.
+// Over TCP (scram password) and the unix socket; simple and prepared protocol.
+//
+// Run: bench_pg                      starts a throwaway cluster (tests/support)
+//      bench_pg --tcp 'host=... password=...' --socket 'host=/run/postgresql ...'
+// Options: --seconds S (per measurement, default 2), --rounds R (best of R, default 1),
+//          --threads 1,4,16, --pool-size 4, --csv FILE. Prints a table, then CSV.
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <latch>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <respool/pg.hpp>
+#include <respool/pool.hpp>
+
+#include "support/pg_cluster.hpp"
+#include "support/pg_command.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using respool::deadline_after;
+using respool::pg::Adapter;
+using respool::pg::Connection;
+
+struct Settings {
+    std::string tcp, socket;
+    double seconds = 2;
+    int rounds = 1;
+    std::vector<int> threads{1, 4, 16};
+    int pool_size = 4;
+    std::string csv;
+};
+
+enum class Protocol { simple, prepared };
+const char* name(Protocol p) { return p == Protocol::simple ? "simple" : "prepared"; }
+
+struct Row {
+    std::string transport;
+    Protocol protocol;
+    int threads;
+    std::string mode;
+    int connections;
+    double ops_per_sec;
+};
+
+// One operation per call; made per worker before the clock starts.
+using Op = std::function<void()>;
+
+// Runs `threads` workers doing their op until `seconds` pass; ops per second.
+double measure(int threads, double seconds, const std::function<Op(int)>& make_op)
+{
+    std::vector<Op> ops;
+    for (int t = 0; t < threads; ++t) ops.push_back(make_op(t));
+    struct alignas(64) Count {
+        std::uint64_t n = 0;
+    };
+    std::vector<Count> counts(threads);
+    std::atomic<bool> stop{false};
+    std::latch ready(threads + 1);
+    std::vector<std::jthread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            ready.arrive_and_wait();
+            while (!stop.load(std::memory_order_relaxed)) {
+                ops[t]();
+                ++counts[t].n;
+            }
+        });
+    }
+    ready.arrive_and_wait();
+    auto start = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    stop = true;
+    workers.clear();
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::uint64_t total = 0;
+    for (const auto& c : counts) total += c.n;
+    return static_cast<double>(total) / elapsed;
+}
+
+respool::pg::Options adapter_options(const std::string& conninfo, Protocol protocol)
+{
+    respool::pg::Options o;
+    o.conninfo = conninfo;
+    if (protocol == Protocol::prepared) o.setup = {"PREPARE s1 AS SELECT 1"};
+    return o;
+}
+
+void run_statement(Connection& c, Protocol protocol)
+{
+    if (protocol == Protocol::simple)
+        c.exec("SELECT 1");
+    else
+        c.exec_prepared("s1");
+}
+
+double bench_pool(const std::string& conninfo, Protocol protocol, int threads, const Settings& s)
+{
+    respool::PoolOptions po;
+    po.name = "bench";
+    po.max_size = static_cast<std::size_t>(s.pool_size);
+    po.min_idle = po.max_size;
+    po.acquire_timeout = 60s;
+    respool::Pool pool{Adapter{adapter_options(conninfo, protocol)}, po};
+    for (int i = 0; i < 500 && pool.stats().idle < po.max_size; ++i) std::this_thread::sleep_for(10ms);
+    return measure(threads, s.seconds, [&](int) -> Op {
+        return [&pool, protocol] {
+            auto lease = pool.acquire();
+            run_statement(*lease, protocol);
+        };
+    });
+}
+
+double bench_dedicated(const std::string& conninfo, Protocol protocol, int threads, const Settings& s)
+{
+    Adapter adapter{adapter_options(conninfo, protocol)};
+    std::vector<std::shared_ptr<Connection>> conns;
+    return measure(threads, s.seconds, [&](int) -> Op {
+        auto c = std::make_shared<Connection>(adapter.create(deadline_after(30s)));
+        conns.push_back(c);
+        return [c, protocol] { run_statement(*c, protocol); };
+    });
+}
+
+double bench_raw(const std::string& conninfo, Protocol protocol, int threads, const Settings& s)
+{
+    Adapter adapter{adapter_options(conninfo, protocol)};
+    std::vector<std::shared_ptr<Connection>> conns;
+    return measure(threads, s.seconds, [&](int) -> Op {
+        auto c = std::make_shared<Connection>(adapter.create(deadline_after(30s)));
+        conns.push_back(c);
+        PGconn* raw = c->raw();
+        return [raw, protocol] {
+            PGresult* r = protocol == Protocol::simple ? PQexec(raw, "SELECT 1")
+                                                       : PQexecPrepared(raw, "s1", 0, nullptr, nullptr, nullptr, 0);
+            if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+                std::fprintf(stderr, "raw query failed: %s", PQerrorMessage(raw));
+                std::exit(1);
+            }
+            PQclear(r);
+        };
+    });
+}
+
+double bench_connect(const std::string& conninfo, int threads, const Settings& s)
+{
+    Adapter adapter{adapter_options(conninfo, Protocol::simple)};
+    return measure(threads, s.seconds, [&](int) -> Op {
+        return [&adapter] {
+            Connection c = adapter.create(deadline_after(30s));
+            c.exec("SELECT 1");
+        };
+    });
+}
+
+// pgbench with a `SELECT 1` script; nullopt when it cannot run.
+std::optional<double> bench_pgbench(const std::string& conninfo, Protocol protocol, int clients,
+                                    const std::string& script, const Settings& s)
+{
+    std::vector<std::string> argv{respool::test::pg_bindir() + "/pgbench", "-n", "-f", script, "-M", name(protocol),
+                                  "-c", std::to_string(clients), "-j", std::to_string(clients), "-T",
+                                  std::to_string(std::max(1, static_cast<int>(s.seconds + 0.5))), conninfo};
+    respool::test::CommandResult r = respool::test::run_command(argv);
+    std::smatch m;
+    static const std::regex tps(R"(tps = ([0-9.]+) \(without initial connection time\))");
+    if (r.exit_code != 0 || !std::regex_search(r.output, m, tps)) {
+        std::fprintf(stderr, "pgbench failed (exit %d): %s\n", r.exit_code, r.output.c_str());
+        return std::nullopt;
+    }
+    return std::stod(m[1]);
+}
+
+template <class F>
+double best_of(int rounds, F&& f)
+{
+    double best = 0;
+    for (int i = 0; i < rounds; ++i) best = std::max(best, f());
+    return best;
+}
+
+Settings parse(int argc, char** argv)
+{
+    Settings s;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string key = argv[i], value = argv[i + 1];
+        if (key == "--tcp") s.tcp = value;
+        else if (key == "--socket") s.socket = value;
+        else if (key == "--seconds") s.seconds = std::stod(value);
+        else if (key == "--rounds") s.rounds = std::stoi(value);
+        else if (key == "--pool-size") s.pool_size = std::stoi(value);
+        else if (key == "--csv") s.csv = value;
+        else if (key == "--threads") {
+            s.threads.clear();
+            for (std::size_t at = 0; at < value.size();) {
+                std::size_t comma = value.find(',', at);
+                s.threads.push_back(std::stoi(value.substr(at, comma - at)));
+                at = comma == std::string::npos ? value.size() : comma + 1;
+            }
+        } else {
+            std::fprintf(stderr, "unknown option %s\n", key.c_str());
+            std::exit(2);
+        }
+    }
+    return s;
+}
+
+void print(const std::vector<Row>& rows, const Settings& s)
+{
+    auto find = [&](const Row& like, const std::string& mode) -> const Row* {
+        for (const auto& r : rows)
+            if (r.transport == like.transport && r.protocol == like.protocol && r.threads == like.threads &&
+                r.mode == mode)
+                return &r;
+        return nullptr;
+    };
+    fmt::print("\nSELECT 1 round trips per second (pool of {}, best of {} x {} s)\n", s.pool_size, s.rounds, s.seconds);
+    fmt::print("{:<9} {:<9} {:>7} {:>10} {:>10} {:>10} {:>14} {:>10} {:>9} {:>9} {:>9}\n", "transport", "protocol",
+               "threads", "pool", "dedicated", "raw libpq", "pgbench(c=)", "connect", "pool/ded", "pool/pgb",
+               "conn/pool");
+    for (const auto& r : rows) {
+        if (r.mode != "pool") continue;
+        const Row* ded = find(r, "dedicated");
+        const Row* raw = find(r, "raw");
+        const Row* pgb = find(r, "pgbench");
+        const Row* con = find(Row{r.transport, Protocol::simple, r.threads, "", 0, 0}, "connect");
+        auto num = [](const Row* x) { return x ? fmt::format("{:.0f}", x->ops_per_sec) : std::string("-"); };
+        auto ratio = [&](const Row* x) {
+            return x && x->ops_per_sec > 0 ? fmt::format("{:.1f}%", 100 * r.ops_per_sec / x->ops_per_sec)
+                                           : std::string("-");
+        };
+        std::string pgb_text = pgb ? fmt::format("{:.0f}({})", pgb->ops_per_sec, pgb->connections) : "-";
+        std::string conn_ratio =
+            con && r.ops_per_sec > 0 ? fmt::format("{:.2f}%", 100 * con->ops_per_sec / r.ops_per_sec) : "-";
+        fmt::print("{:<9} {:<9} {:>7} {:>10.0f} {:>10} {:>10} {:>14} {:>10} {:>9} {:>9} {:>9}\n", r.transport,
+                   name(r.protocol), r.threads, r.ops_per_sec, num(ded), num(raw), pgb_text, num(con), ratio(ded),
+                   ratio(pgb), conn_ratio);
+    }
+    std::string csv = "transport,protocol,threads,mode,connections,ops_per_sec\n";
+    for (const auto& r : rows)
+        csv += fmt::format("{},{},{},{},{},{:.1f}\n", r.transport, name(r.protocol), r.threads, r.mode, r.connections,
+                           r.ops_per_sec);
+    fmt::print("\n{}", csv);
+    if (!s.csv.empty()) respool::test::write_file(s.csv, csv);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    Settings s = parse(argc, argv);
+    std::unique_ptr<respool::test::PgCluster> cluster;
+    if (s.tcp.empty() && s.socket.empty()) {
+        respool::test::PgClusterOptions co;
+        co.max_connections = 100;
+        cluster = std::make_unique<respool::test::PgCluster>(co);
+        // The password travels in the environment (libpq and pgbench read
+        // PGPASSWORD), not in pgbench's command line.
+        ::setenv("PGPASSWORD", cluster->password().c_str(), 1);
+        s.tcp = fmt::format("host={} port={} user={} dbname={}", cluster->host(), cluster->port(), cluster->user(),
+                            cluster->dbname());
+        s.socket = cluster->socket_conninfo();
+        fmt::print("throwaway cluster on port {} (PostgreSQL {})\n", cluster->port(),
+                   cluster->query("SHOW server_version").at(0));
+    }
+    respool::test::TempDir dir{"respool-bench-pg"};
+    const std::string script = dir.path() + "/select1.sql";
+    respool::test::write_file(script, "SELECT 1;\n");
+
+    std::vector<Row> rows;
+    for (auto [transport, conninfo] : {std::pair{"tcp", s.tcp}, std::pair{"unix", s.socket}}) {
+        if (conninfo.empty()) continue;
+        for (int threads : s.threads) {
+            int pooled = std::min(threads, s.pool_size);
+            for (Protocol p : {Protocol::simple, Protocol::prepared}) {
+                auto add = [&](const char* mode, int conns, double ops) {
+                    rows.push_back({transport, p, threads, mode, conns, ops});
+                    fmt::print(stderr, "{} {} {} threads, {}: {:.0f}/s\n", transport, name(p), threads, mode, ops);
+                };
+                add("pool", pooled, best_of(s.rounds, [&] { return bench_pool(conninfo, p, threads, s); }));
+                add("dedicated", threads, best_of(s.rounds, [&] { return bench_dedicated(conninfo, p, threads, s); }));
+                add("raw", threads, best_of(s.rounds, [&] { return bench_raw(conninfo, p, threads, s); }));
+                double pgb = best_of(s.rounds, [&] { return bench_pgbench(conninfo, p, pooled, script, s).value_or(0); });
+                if (pgb > 0) add("pgbench", pooled, pgb);
+                if (p == Protocol::simple)
+                    add("connect", threads, best_of(s.rounds, [&] { return bench_connect(conninfo, threads, s); }));
+            }
+        }
+    }
+    print(rows, s);
+    return 0;
+}
