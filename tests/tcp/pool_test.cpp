@@ -210,6 +210,45 @@ TEST_CASE("garbage that arrives while a connection is idle gets it discarded")
     CHECK(pool.stats().destroyed[respool::DestroyReason::broken] == 1);
 }
 
+TEST_CASE("a server that speaks first: on_connect reads the greeting, the pool keeps the connection")
+{
+    EchoServerOptions so;
+    so.behaviour = EchoServerOptions::Behaviour::garbage;  // sends its 16 bytes on accept
+    EchoServer server(so);
+    auto o = plain(server.port());
+    SUBCASE("without on_connect the unread greeting makes every connection unfit")
+    {
+        Adapter adapter(o);
+        auto s = adapter.create(in(2s));
+        REQUIRE(readable_within(s, 2s));
+        CHECK(adapter.is_broken(s));
+    }
+    SUBCASE("with on_connect it is consumed inside create")
+    {
+        std::string greeting;
+        o.on_connect = [&](respool::tcp::Socket& s, respool::Deadline d) { greeting = s.read_exact(16, d); };
+        TcpPool pool{Adapter{o}, pool_options()};
+        {
+            auto lease = pool.acquire();
+            CHECK(greeting == so.garbage);
+        }
+        auto lease = pool.acquire();
+        auto st = pool.stats();
+        CHECK(st.created == 1);
+        CHECK(st.destroyed.total() == 0);
+    }
+    SUBCASE("a throwing on_connect fails the creation with its error")
+    {
+        o.on_connect = [](respool::tcp::Socket&, respool::Deadline) {
+            throw std::runtime_error("greeting was not what we expected");
+        };
+        TcpPool pool{Adapter{o}, pool_options()};
+        auto e = acquire_failure(pool, 2s);
+        REQUIRE(e);
+        CHECK(std::string(e->what()).find("greeting was not what we expected") != std::string::npos);
+    }
+}
+
 TEST_CASE("a half-open connection is found by the probe within the validation timeout")
 {
     EchoServer server;

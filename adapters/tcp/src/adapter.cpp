@@ -101,7 +101,9 @@ Socket Adapter::create(Deadline deadline)
         throw;
     }
     if (c.tls) impl->ssl = detail::handshake(*c.tls, impl->fd, c.tls_name, deadline, c.endpoint);
-    return Socket(std::move(impl));
+    Socket socket(std::move(impl));
+    if (o.on_connect) o.on_connect(socket, deadline);  // a throw closes the socket on the way out
+    return socket;
 }
 
 bool Adapter::is_broken(const Socket& socket) const noexcept

@@ -4,7 +4,8 @@
 // hangs), connects non-blocking to each address in turn (a refused or
 // unreachable one moves on to the next; one that never answers ends at the
 // deadline), sets TCP_NODELAY, keepalive and TCP_USER_TIMEOUT, and with TLS
-// verifies the peer's certificate and host name (SNI, TLS 1.2 minimum).
+// verifies the peer's certificate and host name (SNI, TLS 1.2 minimum), then
+// runs `Options::on_connect` if set.
 // `is_broken` peeks without blocking; `validate` runs `Options::probe`.
 //
 // Thread-safety: all members may be called concurrently (the pool does).

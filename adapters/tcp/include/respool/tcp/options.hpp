@@ -66,6 +66,10 @@ using Resolver = std::function<std::vector<std::string>(const std::string& host)
 /// true when healthy; must finish by the deadline (the Socket's calls take it).
 using Probe = std::function<bool(Socket&, Deadline)>;
 
+/// Runs at the end of `create`, by its deadline: read a server's greeting,
+/// authenticate, select a database. Throwing fails the creation.
+using OnConnect = std::function<void(Socket&, Deadline)>;
+
 struct Options {
     std::string host{};   ///< name or IP literal (IPv6 without brackets: "::1")
     int port = 0;         ///< 1..65535
@@ -85,6 +89,9 @@ struct Options {
 
     /// The pool's `validate`; empty: validation only checks the socket is not broken.
     Probe probe{};
+    /// Connection setup after TCP (and TLS); e.g. for protocols where the
+    /// server speaks first, whose greeting would otherwise count as unread bytes.
+    OnConnect on_connect{};
     /// Name resolution; empty: the system resolver (getaddrinfo). IP literals skip it.
     Resolver resolver{};
     /// Warnings (e.g. insecure TLS); empty: written to stderr.
