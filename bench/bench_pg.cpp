@@ -111,14 +111,17 @@ void run_statement(Connection& c, Protocol protocol)
         c.exec_prepared("s1");
 }
 
-double bench_pool(const std::string& conninfo, Protocol protocol, int threads, const Settings& s)
+double bench_pool(const std::string& conninfo, Protocol protocol, int threads, const Settings& s,
+                  const std::string& reset_statement = {})
 {
+    respool::pg::Options o = adapter_options(conninfo, protocol);
+    o.reset_statement = reset_statement;
     respool::PoolOptions po;
     po.name = "bench";
     po.max_size = static_cast<std::size_t>(s.pool_size);
     po.min_idle = po.max_size;
     po.acquire_timeout = 60s;
-    respool::Pool pool{Adapter{adapter_options(conninfo, protocol)}, po};
+    respool::Pool pool{Adapter{o}, po};
     for (int i = 0; i < 500 && pool.stats().idle < po.max_size; ++i) std::this_thread::sleep_for(10ms);
     return measure(threads, s.seconds, [&](int) -> Op {
         return [&pool, protocol] {
@@ -231,15 +234,16 @@ void print(const std::vector<Row>& rows, const Settings& s)
         return nullptr;
     };
     fmt::print("\nSELECT 1 round trips per second (pool of {}, best of {} x {} s)\n", s.pool_size, s.rounds, s.seconds);
-    fmt::print("{:<9} {:<9} {:>7} {:>10} {:>10} {:>10} {:>14} {:>10} {:>9} {:>9} {:>9}\n", "transport", "protocol",
-               "threads", "pool", "dedicated", "raw libpq", "pgbench(c=)", "connect", "pool/ded", "pool/pgb",
-               "conn/pool");
+    fmt::print("{:<9} {:<9} {:>7} {:>10} {:>10} {:>10} {:>14} {:>13} {:>10} {:>9} {:>9} {:>9}\n", "transport",
+               "protocol", "threads", "pool", "dedicated", "raw libpq", "pgbench(c=)", "pool+discard", "connect",
+               "pool/ded", "pool/pgb", "conn/pool");
     for (const auto& r : rows) {
         if (r.mode != "pool") continue;
         const Row* ded = find(r, "dedicated");
         const Row* raw = find(r, "raw");
         const Row* pgb = find(r, "pgbench");
         const Row* con = find(Row{r.transport, Protocol::simple, r.threads, "", 0, 0}, "connect");
+        const Row* dis = find(r, "pool+discard");
         auto num = [](const Row* x) { return x ? fmt::format("{:.0f}", x->ops_per_sec) : std::string("-"); };
         auto ratio = [&](const Row* x) {
             return x && x->ops_per_sec > 0 ? fmt::format("{:.1f}%", 100 * r.ops_per_sec / x->ops_per_sec)
@@ -248,9 +252,9 @@ void print(const std::vector<Row>& rows, const Settings& s)
         std::string pgb_text = pgb ? fmt::format("{:.0f}({})", pgb->ops_per_sec, pgb->connections) : "-";
         std::string conn_ratio =
             con && r.ops_per_sec > 0 ? fmt::format("{:.2f}%", 100 * con->ops_per_sec / r.ops_per_sec) : "-";
-        fmt::print("{:<9} {:<9} {:>7} {:>10.0f} {:>10} {:>10} {:>14} {:>10} {:>9} {:>9} {:>9}\n", r.transport,
-                   name(r.protocol), r.threads, r.ops_per_sec, num(ded), num(raw), pgb_text, num(con), ratio(ded),
-                   ratio(pgb), conn_ratio);
+        fmt::print("{:<9} {:<9} {:>7} {:>10.0f} {:>10} {:>10} {:>14} {:>13} {:>10} {:>9} {:>9} {:>9}\n",
+                   r.transport, name(r.protocol), r.threads, r.ops_per_sec, num(ded), num(raw), pgb_text, num(dis),
+                   num(con), ratio(ded), ratio(pgb), conn_ratio);
     }
     std::string csv = "transport,protocol,threads,mode,connections,ops_per_sec\n";
     for (const auto& r : rows)
@@ -298,8 +302,12 @@ int main(int argc, char** argv)
                 add("raw", threads, best_of(s.rounds, [&] { return bench_raw(conninfo, p, threads, s); }));
                 double pgb = best_of(s.rounds, [&] { return bench_pgbench(conninfo, p, pooled, script, s).value_or(0); });
                 if (pgb > 0) add("pgbench", pooled, pgb);
-                if (p == Protocol::simple)
+                if (p == Protocol::simple) {
+                    add("pool+discard", pooled, best_of(s.rounds, [&] {
+                            return bench_pool(conninfo, p, threads, s, "DISCARD ALL");
+                        }));
                     add("connect", threads, best_of(s.rounds, [&] { return bench_connect(conninfo, threads, s); }));
+                }
             }
         }
     }
