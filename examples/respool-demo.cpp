@@ -73,8 +73,8 @@ std::string intro(const demo::DemoConfig& config, const std::vector<std::unique_
 {
     const demo::Schedule s = demo::make_schedule(config.duration, config.faults);
     std::string text = fmt::format(
-        "\n{} pool(s) of at most {} connections, {} worker threads each, for {} s. A worker repeats: acquire "
-        "(timeout {} ms), one request, give back.\n",
+        "\n{} pool(s) of at most {} connections, {} worker threads each, for {} s.\n"
+        "A worker repeats: acquire (timeout {} ms), one request, give back.\n",
         targets.size(), config.pool_size, config.threads, config.duration.count(), demo::acquire_timeout.count());
     for (const auto& t : targets) text += fmt::format("  {:<5} request: {}\n", t->name(), t->work());
     if (config.faults)

@@ -7,12 +7,19 @@ namespace demo {
 
 namespace {
 
-// The first line of an adapter's message, short enough for one screen line.
+// An adapter's message, short enough for one screen line. The cause comes
+// last ("...: Connection refused"), so a long one keeps its tail.
 std::string headline(std::string_view message)
 {
-    std::string_view first = message.substr(0, message.find('\n'));
-    if (first.size() > 110) return std::string(first.substr(0, 107)) + "...";
-    return std::string(first);
+    constexpr std::size_t max = 90;
+    std::string_view line = message.substr(0, message.find('\n'));
+    if (line.size() <= max) return std::string(line);
+    std::size_t cut = line.size();
+    for (std::size_t at = line.rfind(": "); at != std::string_view::npos && line.size() - (at + 2) <= max;
+         at = at == 0 ? std::string_view::npos : line.rfind(": ", at - 1))
+        cut = at + 2;
+    if (cut == line.size()) return std::string(line.substr(0, max - 3)) + "...";
+    return "..." + std::string(line.substr(cut));
 }
 
 } // namespace

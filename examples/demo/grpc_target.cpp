@@ -42,8 +42,12 @@ public:
         respool::grpc::ChannelOptions o;
         o.insecure = true;  // loopback; see docs/adapters/grpc.md for TLS
         o.max_calls_per_channel = calls_per_channel;
-        start_pool(respool::grpc::ChannelAdapter{server_->address(), o},
-                   demo_pool_options("grpc", config.pool_size, std::move(listener)));
+        respool::PoolOptions po = demo_pool_options("grpc", config.pool_size, std::move(listener));
+        // A channel on loopback is READY in a few ms. Against a dead server
+        // `create` waits for READY until its deadline, so a short one lets the
+        // breaker open within a second of the outage instead of after several.
+        po.create_timeout = std::chrono::milliseconds(250);
+        start_pool(respool::grpc::ChannelAdapter{server_->address(), o}, std::move(po));
     }
     ~GrpcTarget() override { stop_pool(); }
 

@@ -22,7 +22,7 @@ std::string errors_text(const Counts& e)
 // Three labelled lines per pool, each short enough for a 100-column terminal.
 std::string row_block(const PoolRow& r)
 {
-    return fmt::format("{:<6}{:<20}{:>7.0f} ok/s   acquire wait p50 {:>8}  p99 {:>8}\n"
+    return fmt::format("{:<6}{:<26}{:>7.0f} ok/s   acquire wait p50 {:>8}  p99 {:>8}\n"
                        "      total {:<3} idle {:<3} in_use {:<3} waiting {:<4} broken so far {:<5} breaker {}\n"
                        "      errors in the last second: {}\n",
                        r.name, r.state, r.ok_per_s, format_ms(r.wait_p50), format_ms(r.wait_p99), r.total, r.idle,

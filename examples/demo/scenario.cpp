@@ -129,10 +129,10 @@ std::string Scenario::phase_text(double t) const
     if (leak_.reported) return fmt::format("the pool reported the leak in '{}'; load runs until {:.0f} s", leak_.pool, schedule_.end);
     if (leak_.planted >= 0) return fmt::format("a lease was leaked from '{}' at {:.1f} s; the pool will report it after {:.1f} s",
                                                leak_.pool, leak_.planted, std::chrono::duration<double>(leak_threshold).count());
-    if (schedule_.fault_begin < 0) return fmt::format("steady load; a leak is planted at {:.0f} s", schedule_.leak_at);
-    if (t < schedule_.fault_begin) return fmt::format("steady load; every server fails at {:.0f} s", schedule_.fault_begin);
-    if (t < schedule_.fault_end) return fmt::format("OUTAGE: every server failing until {:.0f} s", schedule_.fault_end);
-    return fmt::format("servers back: the pools recover on their own; a leak is planted at {:.0f} s", schedule_.leak_at);
+    if (schedule_.fault_begin < 0) return fmt::format("steady load; a leak is planted at {:.1f} s", schedule_.leak_at);
+    if (t < schedule_.fault_begin) return fmt::format("steady load; every server fails at {:.1f} s", schedule_.fault_begin);
+    if (t < schedule_.fault_end) return fmt::format("OUTAGE: every server failing until {:.1f} s", schedule_.fault_end);
+    return fmt::format("servers back: the pools recover on their own; a leak is planted at {:.1f} s", schedule_.leak_at);
 }
 
 std::string Scenario::state_text(Slot& s) const
