@@ -23,6 +23,14 @@ struct Config {
     bool with_stop_token = false;  // the waiter registers a stop callback (another path through the wait)
 };
 
+/// TESTPLAN's 50 ms; ten times that under a sanitizer, whose threads run ~10x
+/// slower and can sit that long in the run queue of a loaded machine. A lost
+/// wake-up waits out any timeout, so the longer one still catches it.
+std::chrono::milliseconds waiter_timeout()
+{
+    return stress::sanitized ? 500ms : 50ms;
+}
+
 /// Round counter both threads advance: `phase_` tells whose turn it is.
 class Rendezvous {
 public:
@@ -64,7 +72,7 @@ void run(const Config& cfg)
     std::jthread holder([&] {
         for (std::uint64_t r = 1; r <= rounds; ++r) {
             if (r > 1) meet.await(r - 1, Rendezvous::done);
-            auto lease = stress::timed_acquire(*pool, {.timeout = 50ms}, counts, failures);
+            auto lease = stress::timed_acquire(*pool, {.timeout = waiter_timeout()}, counts, failures);
             if (!lease) {
                 failures.add(fmt::format("round {}: the holder could not acquire", r));
                 meet.announce(r, Rendezvous::held);
@@ -83,10 +91,11 @@ void run(const Config& cfg)
             if (auto stolen = stress::counted_try_acquire(*pool, counts, failures))
                 failures.add(fmt::format("round {}: try_acquire got the resource the holder has", r));
             meet.announce(r, Rendezvous::tried);
-            const respool::AcquireOptions wait{.timeout = 50ms,
+            const respool::AcquireOptions wait{.timeout = waiter_timeout(),
                                                .stop = cfg.with_stop_token ? never.get_token() : std::stop_token{}};
             if (auto lease = stress::timed_acquire(*pool, wait, counts, failures)) stress::touch(*lease);
-            else failures.add(fmt::format("round {}: acquire(50 ms) failed although the resource was given back", r));
+            else failures.add(fmt::format("round {}: acquire({} ms) failed although the resource was given back", r,
+                                          waiter_timeout().count()));
             meet.announce(r, Rendezvous::done);
         }
     });
