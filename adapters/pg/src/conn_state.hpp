@@ -8,6 +8,8 @@
 
 #include <libpq-fe.h>
 
+#include <respool/deadline.hpp>
+
 #include "settings.hpp"
 
 namespace respool::pg::detail {
@@ -24,6 +26,8 @@ struct ConnState {
     PGconn* conn = nullptr;
     /// Set by a connection-class failure, a timeout, a FATAL notice or the user.
     bool broken = false;
+    /// When the connection last talked to the server (connect or statement).
+    SteadyClock::time_point last_io{};
     std::shared_ptr<const Settings> settings;
 };
 

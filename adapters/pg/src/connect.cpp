@@ -88,6 +88,7 @@ Connection Adapter::create(Deadline deadline)
     PQsetErrorVerbosity(state->conn, PQERRORS_VERBOSE);
     poll_until_connected(s, state->conn, deadline, started);
     PQsetErrorVerbosity(state->conn, PQERRORS_DEFAULT);
+    state->last_io = SteadyClock::now();
 
     Connection conn(std::move(state));
     for (std::size_t i = 0; i < s.setup.size(); ++i) {

@@ -171,7 +171,9 @@ Result Connection::run(Protocol protocol, Deadline deadline, const char* sql, in
                             : PQsendQueryParams(s.conn, sql, count, nullptr, values, nullptr, nullptr, 0);
     if (!sent) throw detail::error_from_connection(s, ErrorKind::query, "cannot send the statement");
     detail::flush(s, deadline, started);
-    return detail::collect(s, deadline, started);
+    Result result = detail::collect(s, deadline, started);
+    s.last_io = SteadyClock::now();
+    return result;
 }
 
 } // namespace respool::pg
