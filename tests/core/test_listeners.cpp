@@ -357,9 +357,9 @@ TEST_CASE("a JSON-lines listener on a FILE*: one whole line per event, also from
     REQUIRE(file != nullptr);
     constexpr int threads = 8, per_thread = 200;
     {
-        JsonLinesListener listener(file);
-        std::vector<std::jthread> workers;
         const std::string message(300, 'x');  // long lines make torn writes likely if they can happen
+        JsonLinesListener listener(file);
+        std::vector<std::jthread> workers;  // declared last: joined before the rest is destroyed
         for (int t = 0; t < threads; ++t)
             workers.emplace_back([&, t] {
                 for (int i = 0; i < per_thread; ++i)
