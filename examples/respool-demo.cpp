@@ -15,6 +15,7 @@
 // The pieces live in examples/demo/, one job per file: cli (flags), *_target
 // (a server and its pool), load (workers), scenario (the run), live_view,
 // report and json_summary (the end), svg_chart.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -49,7 +50,10 @@ std::vector<std::unique_ptr<demo::Target>> start_targets(const demo::DemoConfig&
                                                          const std::shared_ptr<demo::EventLog>& log,
                                                          demo::LiveView& view, std::vector<demo::Skipped>& skipped)
 {
-    view.print("starting servers on loopback (PostgreSQL runs initdb: a few seconds) ...\n");
+    const bool own_pg = config.dsn.empty() &&
+                        std::find(config.pools.begin(), config.pools.end(), demo::PoolKind::pg) != config.pools.end();
+    view.print(own_pg ? "starting servers on loopback (PostgreSQL runs initdb: a few seconds) ...\n"
+                      : "starting servers ...\n");
     std::vector<std::future<std::unique_ptr<demo::Target>>> starting;
     for (demo::PoolKind kind : config.pools)
         starting.push_back(std::async(std::launch::async, [&config, &log, kind] {
@@ -104,8 +108,9 @@ int report(const demo::RunResult& run, const demo::DemoConfig& config, const std
         }
     }
     for (const auto& s : skipped) view.print(fmt::format("skipped {}: {}\n", s.pool, s.reason));
-    view.print(checks.all_ok ? "\nresult: every pool served, failed fast and recovered; the leak was named.\n"
-                             : "\nresult: NOT everything went as it should; see the checks above.\n");
+    if (!checks.all_ok) view.print("\nresult: NOT everything went as it should; see the checks above.\n");
+    else if (config.faults) view.print("\nresult: every pool rode out its outage and recovered; the leak was named.\n");
+    else view.print("\nresult: every pool served; the leak was named.\n");
     if (config.json) std::fputs(demo::json_summary(run, checks, config, skipped, svg_path).c_str(), stdout);
     return checks.all_ok ? 0 : 1;
 }

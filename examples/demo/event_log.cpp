@@ -56,7 +56,8 @@ void EventLog::on_event(const respool::Event& e) noexcept
             add(e.pool, "circuit breaker closed: a probe connection succeeded");
             break;
         case respool::EventKind::leak_suspected:
-            leaks_.push_back({seconds_since_start(), std::string(e.pool), respool::format_site(e.site), e.duration});
+            leaks_.push_back({seconds_since_start(), std::string(e.pool), respool::format_site(e.site), e.duration,
+                              e.resource_id, e.thread});
             add(e.pool, fmt::format("LEAK suspected: lease acquired at {} held {:.1f} s", respool::format_site(e.site),
                                     std::chrono::duration<double>(e.duration).count()));
             break;

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <respool/event.hpp>
@@ -32,6 +33,8 @@ struct LeakEvent {
     std::string pool;
     std::string site;  ///< "file:line" of the acquire, as std::source_location names it
     std::chrono::nanoseconds held{};
+    std::uint64_t resource_id = 0;
+    std::thread::id thread;  ///< that acquired the lease
 };
 
 class EventLog final : public respool::EventListener {

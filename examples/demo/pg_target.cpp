@@ -30,8 +30,13 @@ std::unique_ptr<respool::test::PgCluster> start_cluster(const DemoConfig& config
         return std::make_unique<respool::test::PgCluster>();
     } catch (const std::exception& e) {
         const std::string what = e.what();
-        if (!config.dsn.empty())
-            throw StartError("cannot connect to the PostgreSQL given by --dsn: " + first_line(what));
+        if (!config.dsn.empty()) {
+            // The support names its connection for tests; here it is the user's server.
+            std::string reason = first_line(what);
+            const std::string test_prefix = "test superuser connection failed: ";
+            if (reason.rfind(test_prefix, 0) == 0) reason.erase(0, test_prefix.size());
+            throw StartError("cannot connect to the PostgreSQL given by --dsn: " + reason);
+        }
         if (what.find("not found") != std::string::npos)
             throw StartError("the PostgreSQL server programs (initdb, pg_ctl) are not installed. Install them "
                              "(Debian: apt install postgresql), point --dsn at an existing server, or leave "
@@ -81,9 +86,9 @@ public:
         if (cluster_->is_external()) cluster_->terminate_backends(application_name);
         else cluster_->stop_immediate();
     }
+    bool fault_lasts() const override { return !cluster_->is_external(); }
     void end_fault() override
     {
-        if (cluster_->is_external()) return;  // nothing was stopped
         try {
             cluster_->start();
         } catch (const std::exception& e) {

@@ -49,10 +49,11 @@ public:
     respool::PoolStats stats() const override { return pool_->stats(); }
     std::vector<respool::LeaseInfo> leases() const override { return pool_->leases(); }
 
-    void plant_leak() override
+    respool::LeaseInfo plant_leak() override
     {
         std::lock_guard lock(leak_mutex_);
         keep_for_later(*pool_, forgotten_);
+        return *forgotten_.back().info();
     }
     void release_leak() noexcept override
     {

@@ -78,8 +78,14 @@ RunResult Scenario::run()
         std::this_thread::sleep_until(start_ + n * tick);
         const double t = now_s();
         sample(t);
-        if (leak_.planted < 0 && leak_.error.empty() && t >= schedule_.leak_at) plant_leak(t);
-        if (!leak_.reported && !log_.leaks().empty()) show_leak_report();
+        if (leak_.planted < 0 && t >= schedule_.leak_at && t < schedule_.end) plant_leak(t);
+        if (leak_.planted >= 0 && !leak_.reported) {
+            for (const LeakEvent& e : log_.leaks())
+                if (e.pool == leak_.pool && e.resource_id == leak_.resource_id && e.thread == leak_.thread) {
+                    show_leak_report(e);
+                    break;
+                }
+        }
         if (n % ticks_per_frame == 0) render(t);
         const bool leak_settled = leak_.reported || leak_.planted < 0 || t >= schedule_.end + leak_grace_s;
         if (t >= schedule_.end && leak_settled) return finish(t);
@@ -97,8 +103,10 @@ void Scenario::run_fault(Slot& s)
     log_.note(std::string(s.target->name()), "FAULT: " + s.fault->what);
     try {
         s.target->begin_fault();
-        std::this_thread::sleep_until(at(start_, schedule_.fault_end));
-        s.target->end_fault();
+        if (s.target->fault_lasts()) {
+            std::this_thread::sleep_until(at(start_, schedule_.fault_end));
+            s.target->end_fault();
+        }
     } catch (const std::exception& e) {
         log_.note(std::string(s.target->name()), e.what());
         std::lock_guard lock(faults_mutex_);
@@ -107,7 +115,9 @@ void Scenario::run_fault(Slot& s)
     }
     const auto ended = std::chrono::steady_clock::now();
     s.load->watch_recovery(ended);
-    log_.note(std::string(s.target->name()), "server serving again: the pool has to find out by itself");
+    log_.note(std::string(s.target->name()), s.target->fault_lasts()
+                                                 ? "server serving again: the pool has to find out by itself"
+                                                 : "the server stayed up: the pool has to replace what was killed");
     std::lock_guard lock(faults_mutex_);
     s.fault->ended = std::chrono::duration<double>(ended - start_).count();
     s.fault->at_end = s.load->counts();
@@ -177,24 +187,28 @@ void Scenario::render(double t)
     view_.render(f);
 }
 
+// Tried at every tick until it works: the pool may still be recovering.
 void Scenario::plant_leak(double t)
 {
     Target& target = *slots_.front()->target;
     leak_.pool = std::string(target.name());
     try {
-        target.plant_leak();
+        const respool::LeaseInfo lease = target.plant_leak();
+        leak_.resource_id = lease.resource_id;
+        leak_.thread = lease.thread;
         leak_.planted = t;
+        leak_.error.clear();
         timeline_.marks.push_back({t, "leak planted"});
         log_.note(leak_.pool, "a lease is taken and never given back (the planted leak)");
     } catch (const std::exception& e) {
+        if (leak_.error.empty()) log_.note(leak_.pool, std::string("cannot plant the leak yet: ") + e.what());
         leak_.error = e.what();
-        log_.note(leak_.pool, std::string("could not plant the leak: ") + e.what());
     }
 }
 
-void Scenario::show_leak_report()
+void Scenario::show_leak_report(const LeakEvent& event)
 {
-    leak_.reported = log_.leaks().front();
+    leak_.reported = event;
     timeline_.marks.push_back({leak_.reported->t, "leak reported"});
     Slot& s = *slots_.front();
     std::vector<respool::LeaseInfo> flagged;

@@ -58,7 +58,9 @@ struct PoolResult {
 struct LeakResult {
     std::string pool;
     double planted = -1;               ///< -1: not planted
-    std::string error;                 ///< why it could not be planted
+    std::string error;                 ///< why it could not be planted (yet)
+    std::uint64_t resource_id = 0;     ///< of the planted lease, and the thread that took it:
+    std::thread::id thread;            ///< how its report is told from any other
     std::optional<LeakEvent> reported; ///< the pool's first leak_suspected event
     std::string report;                ///< the flagged leases, one "leaked: file:line ..." line each
 };
@@ -86,7 +88,7 @@ private:
     void sample(double t);
     void render(double t);
     void plant_leak(double t);
-    void show_leak_report();
+    void show_leak_report(const LeakEvent& event);
     std::string phase_text(double t) const;
     std::string state_text(Slot& s) const;
     RunResult finish(double t);

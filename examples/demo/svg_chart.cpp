@@ -15,7 +15,7 @@ namespace demo {
 
 namespace {
 
-constexpr double width = 960, left = 70, right = 170;
+constexpr double width = 960, left = 70, right = 130;
 constexpr double plot_w = width - left - right;
 constexpr const char* colors[] = {"#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd"};
 
@@ -75,6 +75,18 @@ public:
                            dashed ? " stroke-dasharray='5,3'" : "", points);
     }
 
+    // The area under `value`, translucent, so a line drawn over it stays visible.
+    std::string area(const Panel& p, const std::vector<Sample>& samples, const std::function<double(std::size_t)>& value,
+                     const char* color) const
+    {
+        if (samples.empty()) return {};
+        std::string points = fmt::format("{:.1f},{:.1f} ", x(samples.front().t), y(p, 0));
+        for (std::size_t i = 0; i < samples.size(); ++i)
+            points += fmt::format("{:.1f},{:.1f} ", x(samples[i].t), y(p, std::min(value(i), p.y_max)));
+        points += fmt::format("{:.1f},{:.1f}", x(samples.back().t), y(p, 0));
+        return fmt::format("<polygon fill='{}' fill-opacity='0.35' stroke='none' points='{}'/>\n", color, points);
+    }
+
     std::string band(const Panel& p, double t0, double t1, const std::string& label) const
     {
         return fmt::format("<rect x='{:.1f}' y='{}' width='{:.1f}' height='{}' fill='#d62728' fill-opacity='0.10'/>"
@@ -109,30 +121,37 @@ std::string svg_chart(const Timeline& tl, const std::string& title)
     for (const auto& series : tl.samples)
         if (!series.empty()) t_max = std::max(t_max, series.back().t);
     const Canvas c(t_max);
-    const double rate_max = max_over(tl, [](const auto& s, std::size_t i) { return ok_rate(s, i); });
+    const double rate_max = std::max(1.0, max_over(tl, [](const auto& s, std::size_t i) { return ok_rate(s, i); }));
     const double gauge_max = max_over(tl, [](const auto& s, std::size_t i) {
         return static_cast<double>(std::max(s[i].in_use, s[i].waiting));
     });
-    const Panel rate{70, 220, nice_step(rate_max, 4) * std::ceil(std::max(rate_max, 1.0) / nice_step(rate_max, 4)),
-                     "successful requests per second (1 s window)"};
-    const Panel gauges{350, 180, std::max(2.0, std::ceil(gauge_max * 1.1)), "in_use (solid) and waiting (dashed)"};
+    // One panel for every pool's throughput, then one per pool for its gauges
+    // (in the same panel, equal gauges of several pools would hide each other).
+    std::vector<Panel> panels{{70, 200, nice_step(rate_max, 4) * std::ceil(rate_max / nice_step(rate_max, 4)),
+                               "successful requests per second (1 s window)"}};
+    for (const auto& name : tl.pools)
+        panels.push_back({panels.back().top + panels.back().height + 50, 80, std::max(2.0, std::ceil(gauge_max * 1.1)),
+                          "'" + name + "': in_use (shaded) and waiting (dashed)"});
+    const double height = panels.back().top + panels.back().height + 35;
 
-    std::string svg = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='{0}' height='580' viewBox='0 0 {0} 580' "
+    std::string svg = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='{0}' height='{1}' viewBox='0 0 {0} {1}' "
                                   "font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n"
-                                  "<text x='{1}' y='30' font-size='16' font-weight='bold'>{2}</text>\n",
-                                  width, left, escape(title));
-    for (const Panel* p : {&rate, &gauges}) {
-        if (tl.fault_begin >= 0) svg += c.band(*p, tl.fault_begin, tl.fault_end, "outage");
-        svg += c.axes(*p);
-        for (const auto& m : tl.marks) svg += c.mark(*p, m);
+                                  "<text x='{2}' y='30' font-size='16' font-weight='bold'>{3}</text>\n",
+                                  width, height, left, escape(title));
+    for (const Panel& p : panels) {
+        if (tl.fault_begin >= 0) svg += c.band(p, tl.fault_begin, tl.fault_end, "outage");
+        svg += c.axes(p);
+        for (const auto& m : tl.marks) svg += c.mark(p, m);
     }
     for (std::size_t k = 0; k < tl.samples.size(); ++k) {
         const auto& s = tl.samples[k];
         const char* color = colors[k % std::size(colors)];
-        svg += c.line(rate, s, [&](std::size_t i) { return ok_rate(s, i); }, color, false);
-        svg += c.line(gauges, s, [&](std::size_t i) { return static_cast<double>(s[i].in_use); }, color, false);
+        const Panel& gauges = panels[k + 1];
+        svg += c.line(panels[0], s, [&](std::size_t i) { return ok_rate(s, i); }, color, false);
+        const auto in_use = [&](std::size_t i) { return static_cast<double>(s[i].in_use); };
+        svg += c.area(gauges, s, in_use, color);  // no outline: a dashed waiting line at the same height stays visible
         svg += c.line(gauges, s, [&](std::size_t i) { return static_cast<double>(s[i].waiting); }, color, true);
-        const double ly = rate.top + 20.0 * static_cast<double>(k);
+        const double ly = panels[0].top + 20.0 * static_cast<double>(k);
         svg += fmt::format("<line x1='{0}' x2='{1}' y1='{2}' y2='{2}' stroke='{3}' stroke-width='3'/>"
                            "<text x='{4}' y='{5}'>{6}</text>\n",
                            left + plot_w + 15, left + plot_w + 40, ly, color, left + plot_w + 46, ly + 4,

@@ -1,8 +1,8 @@
 // demo/svg_chart.hpp — the run as a picture: one self-contained SVG file.
 //
-// Two panels over the same time axis: successful requests per second of each
-// pool (a one-second moving window), and each pool's in_use (solid) and
-// waiting (dashed) gauges, with the outage shaded and the leak marked. Plain
+// Panels over the same time axis: successful requests per second of every
+// pool (a one-second moving window), then for each pool its in_use (shaded)
+// and waiting (dashed) gauges; the outage is shaded and the leak marked. Plain
 // SVG 1.1, no scripts or external fonts, so any browser shows it.
 #pragma once
 

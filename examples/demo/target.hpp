@@ -77,12 +77,16 @@ public:
     virtual std::string fault() const = 0;
     /// Breaks the server; returns when it is broken.
     virtual void begin_fault() = 0;
+    /// False when the fault is over once `begin_fault` returns (connections
+    /// killed, the server itself never down): then `end_fault` is not called.
+    virtual bool fault_lasts() const { return true; }
     /// Lets the server serve again; returns when it does. Throws
     /// std::runtime_error when it cannot (e.g. its port was taken meanwhile).
     virtual void end_fault() = 0;
 
-    /// Acquires a lease and keeps it: a leak, on purpose. Throws what acquire throws.
-    virtual void plant_leak() = 0;
+    /// Acquires a lease and keeps it: a leak, on purpose. Returns the lease's
+    /// description (to recognise the pool's report of it). Throws what acquire throws.
+    virtual respool::LeaseInfo plant_leak() = 0;
     /// Gives the planted lease back, so the pool can close cleanly.
     virtual void release_leak() noexcept = 0;
     /// Closes the pool (after `release_leak`); true if every lease came back.
