@@ -33,7 +33,8 @@ struct CallOutcome {
 };
 
 // `n` threads each take a lease; once all hold one, `while_held` runs (for
-// stats), then each makes one call sleeping `sleep_ms` on the server.
+// stats), then each makes one call sleeping `sleep_ms` on the server (long
+// enough for every call to start before the first ends, even under ASan).
 std::vector<CallOutcome> concurrent_calls(ChannelPool& pool, int n, int sleep_ms,
                                           const std::function<void()>& while_held)
 {
@@ -96,7 +97,7 @@ TEST_CASE("pool: 64 concurrent calls over 4 channels with a cap of 16 calls each
     po.max_concurrent_creates = 4;
     ChannelPool pool{ChannelAdapter{server.address(), co}, po};
 
-    const auto outcomes = concurrent_calls(pool, 64, 100, [&] {
+    const auto outcomes = concurrent_calls(pool, 64, 500, [&] {
         // Every channel carries exactly its cap: the stats show calls per channel.
         const respool::PoolStats s = pool.stats();
         CHECK(s.total == 4);
@@ -144,7 +145,7 @@ TEST_CASE("pool: a server capping concurrent streams at 4 gets more connections"
         CHECK(pool.stats().created == 1);
 
         server.reset_counters();
-        auto sixteen = concurrent_calls(pool, 16, 200, [&] { CHECK(pool.stats().total == 4); });
+        auto sixteen = concurrent_calls(pool, 16, 500, [&] { CHECK(pool.stats().total == 4); });
         CHECK(peers_of(sixteen).size() == 4);
         CHECK(pool.stats().created == 4);
         CHECK(server.stats().max_in_flight == 16);
