@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -28,10 +29,19 @@ std::vector<PoolKind> parse_pools(std::string_view text)
         else if (name == "grpc") pools.push_back(PoolKind::grpc);
         else if (name == "tcp") pools.push_back(PoolKind::tcp);
         else throw CliError(fmt::format("--only takes pg, grpc or tcp (or a list such as pg,tcp), not '{}'", name));
+        if (std::count(pools.begin(), pools.end(), pools.back()) > 1)
+            throw CliError(fmt::format("--only names '{}' twice", name));
         text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     }
     if (pools.empty()) throw CliError("--only needs pg, grpc or tcp");
     return pools;
+}
+
+std::string parse_dsn(std::string_view text)
+{
+    if (text.find_first_not_of(" \t") == std::string_view::npos)
+        throw CliError("--dsn needs a connection string, e.g. postgresql://user:secret@host/db");
+    return std::string(text);
 }
 
 // Splits "--flag=value"; a flag that needs a value and has none takes the next argument.
@@ -78,14 +88,12 @@ DemoConfig parse_args(int argc, const char* const* argv)
         else if (flag == "--pool-size") c.pool_size = static_cast<std::size_t>(parse_number(flag, value(), 1, 50));
         else if (flag == "--only") c.pools = parse_pools(value());
         else if (flag == "--no-faults") { no_value(); c.faults = false; }
-        else if (flag == "--dsn") c.dsn = std::string(value());
+        else if (flag == "--dsn") c.dsn = parse_dsn(value());
         else if (flag == "--json") { no_value(); c.json = true; }
         else if (flag == "--svg") c.svg_path = std::string(value());
         else if (flag == "--grpc-port") c.grpc_port = static_cast<std::uint16_t>(parse_number(flag, value(), 0, 65535));
         else throw CliError(fmt::format("unknown argument '{}' (see --help)", argv[i]));
     }
-    if (!c.dsn.empty() && c.dsn.find_first_not_of(" \t") == std::string::npos)
-        throw CliError("--dsn needs a connection string, e.g. postgresql://user:secret@host/db");
     return c;
 }
 

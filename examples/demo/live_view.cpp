@@ -11,7 +11,7 @@ namespace demo {
 
 namespace {
 
-constexpr std::size_t events_in_block = 8;
+constexpr std::size_t max_events_in_block = 8;
 
 std::string errors_text(const Counts& e)
 {
@@ -43,11 +43,15 @@ std::string event_text(const LogLine& e)
     return fmt::format("{:6.1f} s  {:<5} {}", e.t, e.pool, e.text);
 }
 
-std::size_t terminal_width(std::FILE* out)
+struct TerminalSize {
+    std::size_t cols = 100, rows = 40;
+};
+
+TerminalSize terminal_size(std::FILE* out)
 {
     winsize ws{};
-    if (::ioctl(::fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) return ws.ws_col;
-    return 100;
+    if (::ioctl(::fileno(out), TIOCGWINSZ, &ws) != 0 || ws.ws_col < 20 || ws.ws_row < 10) return {};
+    return {ws.ws_col, ws.ws_row};
 }
 
 // Cuts each line to `width` columns, so none wraps and the redraw stays aligned.
@@ -96,9 +100,13 @@ void LiveView::render_ansi(const Frame& frame)
     std::string block = fmt::format("t = {:5.1f} s of {:.0f} s   {}\n\n", frame.t, frame.duration, frame.phase);
     for (const auto& r : frame.rows) block += row_block(r) + "\n";
     block += "events:\n";
-    const std::size_t first = frame.events.size() > events_in_block ? frame.events.size() - events_in_block : 0;
+    // The cursor cannot move back above the screen's top: the block must fit its height.
+    const TerminalSize size = terminal_size(out_);
+    const auto used = static_cast<std::size_t>(std::count(block.begin(), block.end(), '\n'));
+    const std::size_t room = size.rows > used + 2 ? std::min(size.rows - used - 2, max_events_in_block) : 0;
+    const std::size_t first = frame.events.size() > room ? frame.events.size() - room : 0;
     for (std::size_t i = first; i < frame.events.size(); ++i) block += "  " + event_text(frame.events[i]) + "\n";
-    block = fit(block, terminal_width(out_));
+    block = fit(block, size.cols);
     // Back to the block's first line, clear to the end of the screen, draw anew.
     std::string out = drawn_lines_ > 0 ? fmt::format("\x1b[{}F\x1b[J", drawn_lines_) : std::string();
     out += block;
