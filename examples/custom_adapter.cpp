@@ -1,7 +1,10 @@
 // A complete adapter for a resource of our own: a "connection" to a pretend
 // key-value service, in about twenty lines (the struct below), and a pool
 // that lends it to eight threads. Run: build/examples/custom_adapter
+#include <atomic>
 #include <cstdio>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>

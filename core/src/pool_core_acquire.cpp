@@ -360,7 +360,10 @@ void PoolCore::throw_timeout_locked(const AcquireContext& ctx, std::uint64_t fai
                            snap.creating, opt_.create_timeout.count());
         break;
     case AcquirePhase::queued:
-        msg += "waiting for a resource to be returned: the pool is exhausted";
+        if (snap.total < snap.max_size)
+            msg += "waiting for a resource to be created (creation is pausing after failures)";
+        else
+            msg += "waiting for a resource to be returned: the pool is exhausted";
         break;
     }
     msg += fmt::format(" [{} of max_size {} exist: {} in use, {} idle, {} creating; {} waiting]", snap.total,

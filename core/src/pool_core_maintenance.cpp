@@ -131,8 +131,10 @@ void PoolCore::creator_main() noexcept
             emit(Event{.kind = EventKind::created, .pool = opt_.name, .resource_id = id, .duration = took});
         } else {
             emit(Event{.kind = EventKind::create_failed, .pool = opt_.name, .duration = took, .message = error_text});
-            log(LogLevel::warning, fmt::format("respool[{}]: creating a resource failed after {}: {}", opt_.name,
-                                               format_duration(took), error_text));
+            // The first failure of a run is news; the rest are in the stats and events.
+            log(failures == 1 ? LogLevel::warning : LogLevel::debug,
+                fmt::format("respool[{}]: creating a resource failed after {}: {}", opt_.name, format_duration(took),
+                            error_text));
         }
         if (transition == CreationGovernor::Transition::opened) {
             log(LogLevel::error, fmt::format("respool[{}]: circuit opened after {} consecutive creation failures; "

@@ -125,3 +125,17 @@ TEST_CASE("a broken resource is never handed out again, over many rounds")
     CHECK(f.fake->violations().empty());
     CHECK(pool.stats().destroyed[DestroyReason::broken] == broken.size());
 }
+
+TEST_CASE("a full pool whose idle resource fails its borrow check makes a new one at once")
+{
+    Fixture f;
+    PoolOptions o = f.options(1);
+    o.validate_after_idle = 0ms;
+    FakePool pool{f.adapter(), o};
+    pool.acquire().release();
+    f.fake->fail_next_validations(1);
+    const auto start = SteadyClock::now();
+    auto lease = pool.acquire({.timeout = 1s});
+    CHECK(ms_since(start) < 500);
+    CHECK(f.fake->created() == 2);
+}

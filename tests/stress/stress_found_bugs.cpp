@@ -1,4 +1,4 @@
-// Minimal reproductions of core bugs the stress suites found, one case each,
+// Regression tests: minimal reproductions of core bugs the stress suites found,
 // so a fix can be checked without running the stress suites. The first two
 // are deterministic; the third is a race, amplified until it shows (or the
 // time runs out, which is a pass).
@@ -24,7 +24,7 @@ respool::PoolOptions quiet(respool::PoolOptions o)
 // resource whose validation succeeded because the deadline has passed, and
 // then throws AcquireTimeout (line 170). pool.hpp promises try_acquire
 // "throws only PoolClosed" and "still runs the borrow checks".
-TEST_CASE("bug: try_acquire of a healthy idle resource that needs validation throws AcquireTimeout")
+TEST_CASE("regression: try_acquire of a healthy idle resource that needs validation throws AcquireTimeout")
 {
     auto c = std::make_shared<FakeController>();
     respool::PoolOptions o;
@@ -43,7 +43,7 @@ TEST_CASE("bug: try_acquire of a healthy idle resource that needs validation thr
 // `checked_out` retries with `acquire_slow` (core/src/pool_core_acquire.cpp:174)
 // even for try_acquire (may_wait == false): try_acquire joins the wait queue
 // and, its deadline being "now", throws AcquireTimeout.
-TEST_CASE("bug: try_acquire that meets a broken idle resource queues and throws AcquireTimeout")
+TEST_CASE("regression: try_acquire that meets a broken idle resource queues and throws AcquireTimeout")
 {
     auto c = std::make_shared<FakeController>();
     respool::PoolOptions o;
@@ -66,7 +66,7 @@ TEST_CASE("bug: try_acquire that meets a broken idle resource queues and throws 
 // mode other callers can fill it to its cap, or it can retire and be
 // destroyed, and the waiter then leases it anyway: cap exceeded, or a lease
 // on a destroyed resource.
-TEST_CASE("bug: a shared resource taken by a waiter with a stop token can exceed its cap")
+TEST_CASE("regression: a shared resource taken by a waiter with a stop token can exceed its cap")
 {
     constexpr std::size_t cap = 2;
     auto c = std::make_shared<FakeController>();
@@ -108,7 +108,7 @@ TEST_CASE("bug: a shared resource taken by a waiter with a stop token can exceed
 // to retire, and `creation_demand_locked` (line 29) keeps asking for
 // `pending_replacements_ - creating_` more, so the pool fills to max_size
 // with resources nobody asked for (and, with idle eviction, churns forever).
-TEST_CASE("bug: a shared resource destroyed while its replacement is pending leaves the pool creating")
+TEST_CASE("regression: a shared resource destroyed while its replacement is pending leaves the pool creating")
 {
     auto clock = std::make_shared<ManualClock>();
     auto c = std::make_shared<FakeController>();
@@ -150,7 +150,7 @@ TEST_CASE("bug: a shared resource destroyed while its replacement is pending lea
 // the expired resource keeps counting in `total_` for the caller's whole
 // timeout, so no replacement can be created and the caller times out on a
 // pool that has room.
-TEST_CASE("bug: an acquire that finds only an expired idle resource waits out its timeout")
+TEST_CASE("regression: an acquire that finds only an expired idle resource waits out its timeout")
 {
     auto clock = std::make_shared<ManualClock>();
     auto c = std::make_shared<FakeController>();

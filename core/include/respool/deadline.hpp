@@ -5,7 +5,9 @@
 // (or throw) by then. `Clock` is the seam through which the pool reads time
 // for its bookkeeping (idle ages, lifetimes, lease ages, leak thresholds), so
 // tests can substitute `respool::testing::ManualClock` and run without
-// sleeping. Deadlines of callers always use the real steady clock.
+// sleeping; the fairness window is measured on it too. Deadlines of callers,
+// and the pacing of creations (back-off, breaker), always use the real
+// steady clock.
 //
 // Thread-safety: a Clock is called concurrently from every thread using the
 // pool; implementations must be thread-safe and must never go backwards.

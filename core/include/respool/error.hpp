@@ -37,10 +37,15 @@ inline std::error_code make_error_code(errc e) noexcept
     return {static_cast<int>(e), error_category()};
 }
 
-/// Base of every error the pool throws.
+/// Base of every error the pool throws. `what()` is the message alone
+/// (std::system_error would append ": " and the code's text).
 class Error : public std::system_error {
 public:
-    Error(errc code, const std::string& what) : std::system_error(make_error_code(code), what) {}
+    Error(errc code, const std::string& what) : std::system_error(make_error_code(code), what), what_(what) {}
+    const char* what() const noexcept override { return what_.c_str(); }
+
+private:
+    std::string what_;
 };
 
 /// Where an acquire was when it gave up.

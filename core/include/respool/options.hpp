@@ -151,7 +151,8 @@ struct PoolOptions {
 /// Settings of one acquire.
 struct AcquireOptions {
     /// How long the whole acquire may take: queueing, creating, validating.
-    std::chrono::milliseconds timeout{30'000};
+    /// Negative (the default) means the pool's `acquire_timeout`.
+    std::chrono::milliseconds timeout{-1};
     /// Cancels the wait when stop is requested; the acquire throws `Cancelled`.
     std::stop_token stop{};
 };

@@ -69,11 +69,13 @@ public:
         return Lease<A>(state_, state_->acquire(state_->options().acquire_timeout, no_stop, site, true));
     }
 
-    /// A lease within `o.timeout`, cancelled (`Cancelled`) when `o.stop` fires.
+    /// A lease within `o.timeout` (default: `acquire_timeout`), cancelled
+    /// (`Cancelled`) when `o.stop` fires.
     [[nodiscard]] Lease<A> acquire(const AcquireOptions& o,
                                    std::source_location site = std::source_location::current())
     {
-        return Lease<A>(state_, state_->acquire(o.timeout, o.stop, site, true));
+        const auto timeout = o.timeout.count() < 0 ? state_->options().acquire_timeout : o.timeout;
+        return Lease<A>(state_, state_->acquire(timeout, o.stop, site, true));
     }
 
     /// A lease if one can be had without waiting or creating; nullopt otherwise.

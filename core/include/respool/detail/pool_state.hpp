@@ -34,6 +34,21 @@ public:
 private:
     ~PoolState() override = default;
 
+    // A hook with the right name but the wrong signature would be silently
+    // ignored; make that a compile error instead.
+    static_assert(!requires { &A::is_broken; } || HasIsBroken<A>,
+                  "respool: Adapter::is_broken must be callable as bool is_broken(const Resource&)");
+    static_assert(!requires { &A::validate; } || HasValidate<A>,
+                  "respool: Adapter::validate must be callable as bool validate(Resource&, Deadline)");
+    static_assert(!requires { &A::reset; } || HasReset<A>,
+                  "respool: Adapter::reset must be callable as void reset(Resource&)");
+    static_assert(!requires { &A::destroy; } || HasDestroy<A>,
+                  "respool: Adapter::destroy must be callable as void destroy(Resource&) noexcept");
+    static_assert(!requires { &A::interrupt; } || HasInterrupt<A>,
+                  "respool: Adapter::interrupt must be callable as void interrupt(Resource&) noexcept");
+    static_assert(!requires { &A::lease_mode; } || HasLeaseMode<A>,
+                  "respool: Adapter::lease_mode must be callable as LeaseMode lease_mode() const");
+
     static LeaseMode mode_of(const A& adapter)
     {
         if constexpr (HasLeaseMode<A>) return adapter.lease_mode();
