@@ -253,7 +253,12 @@ void print(const std::vector<Row>& rows, const Settings& s)
         csv += fmt::format("{},{},{},{},{},{:.1f}\n", r.transport, name(r.protocol), r.threads, r.mode, r.connections,
                            r.ops_per_sec);
     fmt::print("\n{}", csv);
-    if (!s.csv.empty()) respool::test::write_file(s.csv, csv);
+    if (s.csv.empty()) return;
+    try {
+        respool::test::write_file(s.csv, csv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());  // the table and CSV are on stdout anyway
+    }
 }
 
 } // namespace
@@ -275,6 +280,8 @@ int main(int argc, char** argv)
         fmt::print("throwaway cluster on port {} (PostgreSQL {})\n", cluster->port(),
                    cluster->query("SHOW server_version").at(0));
     }
+    double load[3] = {};
+    if (::getloadavg(load, 3) == 3) fmt::print("load average at the start: {:.1f} {:.1f} {:.1f}\n", load[0], load[1], load[2]);
     respool::test::TempDir dir{"respool-bench-pg"};
     const std::string script = dir.path() + "/select1.sql";
     respool::test::write_file(script, "SELECT 1;\n");
@@ -317,5 +324,6 @@ int main(int argc, char** argv)
         }
     }
     print(rows, s);
+    if (::getloadavg(load, 3) == 3) fmt::print("\nload average at the end: {:.1f} {:.1f} {:.1f}\n", load[0], load[1], load[2]);
     return 0;
 }

@@ -142,13 +142,6 @@ ParamList parse_key_values(std::string_view s)
     return params;
 }
 
-std::string join(const std::vector<std::string>& parts)
-{
-    std::string out;
-    for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "," : "") + parts[i];
-    return out;
-}
-
 // postgresql://[user[:password]@][host][:port][,...][/dbname][?key=value&...]
 ParamList parse_uri(std::string_view s, std::size_t i)
 {
@@ -194,9 +187,9 @@ ParamList parse_uri(std::string_view s, std::size_t i)
         break;
     }
     if (std::any_of(hosts.begin(), hosts.end(), [](auto& h) { return !h.empty(); }))
-        set_param(params, "host", join(hosts));
+        set_param(params, "host", join_list(hosts));
     if (std::any_of(ports.begin(), ports.end(), [](auto& p) { return !p.empty(); }))
-        set_param(params, "port", join(ports));
+        set_param(params, "port", join_list(ports));
     if (i < s.size() && s[i] != '/' && s[i] != '?')
         config_error("URI: unexpected character at offset " + std::to_string(i));
     if (i < s.size() && s[i] == '/') {
@@ -284,6 +277,25 @@ void set_param(ParamList& params, const std::string& key, std::string value)
         }
     }
     params.emplace_back(key, std::move(value));
+}
+
+std::vector<std::string> split_list(const std::string& list)
+{
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (;;) {
+        std::size_t comma = list.find(',', start);
+        out.push_back(list.substr(start, comma - start));
+        if (comma == std::string::npos) return out;
+        start = comma + 1;
+    }
+}
+
+std::string join_list(const std::vector<std::string>& items)
+{
+    std::string out;
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
+    return out;
 }
 
 std::string describe_params(const ParamList& params)

@@ -34,6 +34,11 @@ const std::string* find_param(const ParamList& params, std::string_view key);
 /// Sets `key` to `value`, replacing an earlier value.
 void set_param(ParamList& params, const std::string& key, std::string value);
 
+/// "a,b,,c" -> {"a", "b", "", "c"}: libpq's list syntax for host, hostaddr and port.
+std::vector<std::string> split_list(const std::string& list);
+/// The inverse of split_list.
+std::string join_list(const std::vector<std::string>& items);
+
 /// "key=value ..." with secret values shown as ***; values quoted when needed.
 std::string describe_params(const ParamList& params);
 

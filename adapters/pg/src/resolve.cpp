@@ -1,5 +1,6 @@
 #include "resolve.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -17,25 +18,6 @@
 namespace respool::pg::detail {
 
 namespace {
-
-std::vector<std::string> split_list(const std::string& list)
-{
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    for (;;) {
-        std::size_t comma = list.find(',', start);
-        out.push_back(list.substr(start, comma - start));
-        if (comma == std::string::npos) return out;
-        start = comma + 1;
-    }
-}
-
-std::string join(const std::vector<std::string>& parts)
-{
-    std::string out;
-    for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "," : "") + parts[i];
-    return out;
-}
 
 bool needs_lookup(const std::string& host)
 {
@@ -132,7 +114,7 @@ void resolve_hosts(ParamList& params, const Settings& settings, Deadline deadlin
     auto lookup = start_lookup(names, settings.resolver);
     std::unique_lock lock(lookup->mutex);
     if (!lookup->done_cv.wait_until(lock, deadline, [&] { return lookup->done; }))
-        throw Error(ErrorKind::timeout, "respool::pg: resolving host \"" + join(names) +
+        throw Error(ErrorKind::timeout, "respool::pg: resolving host \"" + join_list(names) +
                                             "\" did not finish within the deadline (" +
                                             std::to_string(elapsed_ms(started)) + " ms)");
 
@@ -154,9 +136,9 @@ void resolve_hosts(ParamList& params, const Settings& settings, Deadline deadlin
         for (const auto& f : failures) all += (all.empty() ? "" : "; ") + f;
         throw Error(ErrorKind::connect, settings.scrub("respool::pg: cannot resolve host " + all));
     }
-    set_param(params, "host", join(new_hosts));
-    set_param(params, "hostaddr", join(new_addrs));
-    if (!ports.empty()) set_param(params, "port", join(new_ports));
+    set_param(params, "host", join_list(new_hosts));
+    set_param(params, "hostaddr", join_list(new_addrs));
+    if (!ports.empty()) set_param(params, "port", join_list(new_ports));
 }
 
 } // namespace respool::pg::detail

@@ -15,18 +15,6 @@ namespace {
     throw Error(ErrorKind::config, "respool::pg: " + message);
 }
 
-std::vector<std::string> split_list(const std::string& list)
-{
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    for (;;) {
-        std::size_t comma = list.find(',', start);
-        out.push_back(list.substr(start, comma - start));
-        if (comma == std::string::npos) return out;
-        start = comma + 1;
-    }
-}
-
 // Values libpq would only reject at the first connect are rejected here, at
 // construction, where a configuration mistake belongs.
 void check_values(const ParamList& params)
