@@ -231,6 +231,21 @@ int main(int argc, char** argv)
                     "pool/per_call_conn %.1f\n",
                     s.name.c_str(), one, pool, hand, per_call, per_conn, pool / hand, pool / one,
                     pool / per_call, pool / per_conn);
+        // Rounds run the variants back to back, so a ratio within a round
+        // suffers less from the machine's drifting load than medians do.
+        std::vector<double> paired;
+        for (int run = 0; run < repetitions; ++run) {
+            double p = 0, h = 0;
+            for (const auto& r : results) {
+                if (r.server != s.name || r.run != run) continue;
+                if (r.variant == "pool") p = r.calls_per_s;
+                if (r.variant == "by_hand") h = r.calls_per_s;
+            }
+            if (h > 0) paired.push_back(p / h);
+        }
+        std::sort(paired.begin(), paired.end());
+        std::printf("        pool/by_hand per round: median %.3f, min %.3f, max %.3f\n",
+                    paired[paired.size() / 2], paired.front(), paired.back());
     }
 
     const double cores = std::thread::hardware_concurrency();
