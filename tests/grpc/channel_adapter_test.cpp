@@ -208,6 +208,13 @@ TEST_CASE("create: a target that cannot work fails at the deadline with a clear 
         CHECK(e.kind() == ChannelError::Kind::not_ready);
         CHECK(std::string(e.what()).find("no-such-host.invalid") != std::string::npos);
     }
+    SUBCASE("a unix socket that does not exist")
+    {
+        ChannelAdapter adapter{"unix:/nonexistent/respool-test.sock", insecure_options()};
+        const ChannelError e = create_fails(adapter, 500ms);
+        CHECK(e.last_state() == GRPC_CHANNEL_TRANSIENT_FAILURE);
+        CHECK_MESSAGE(std::string(e.what()).find("No such file or directory") != std::string::npos, e.what());
+    }
     SUBCASE("a deadline already passed")
     {
         ChannelAdapter adapter{address, insecure_options()};
