@@ -78,7 +78,7 @@ CreationGovernor::Transition CreationGovernor::on_failure(std::int64_t now)
         // A failed probe: stay open for another full period.
         probing_ = false;
         opened_at_ = now;
-        return Transition::none;
+        return Transition::reopened;
     }
     // Equal jitter: half the pause fixed, half random, so retries of many
     // pools against one server spread out but never come back too soon.

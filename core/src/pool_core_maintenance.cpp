@@ -119,10 +119,10 @@ void PoolCore::creator_main() noexcept
             last_create_error_ = error_text;
             last_create_exception_ = error;
             fail_front_waiter_locked(error, error_text);
-            if (transition == CreationGovernor::Transition::opened) {
-                ++circuit_opened_;
-                fail_all_waiters_locked(error, error_text);
-            }
+            if (transition == CreationGovernor::Transition::opened) ++circuit_opened_;
+            if (transition == CreationGovernor::Transition::opened ||
+                transition == CreationGovernor::Transition::reopened)
+                fail_all_waiters_locked(error, error_text);  // those queued behind a failed probe too
         }
         const std::size_t failures = governor_.consecutive_failures();
         lk.unlock();

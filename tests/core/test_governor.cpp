@@ -63,7 +63,7 @@ TEST_CASE("the breaker opens after the threshold, fails fast, lets one probe thr
     CHECK_FALSE(g.try_start(now, 1, retry));
     CHECK(retry == CreationGovernor::never);
 
-    CHECK(g.on_failure(now) == T::none);  // a failed probe re-opens for a full period
+    CHECK(g.on_failure(now) == T::reopened);  // a failed probe re-opens for a full period
     CHECK(g.state(now + 1) == CircuitState::open);
     CHECK(g.state(now + 10'000) == CircuitState::half_open);
 

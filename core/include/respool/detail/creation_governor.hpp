@@ -31,7 +31,7 @@ public:
         double burst = 1;
         std::size_t max_concurrent = 1;
     };
-    enum class Transition { none, opened, closed };
+    enum class Transition { none, opened, reopened, closed };
     static constexpr std::int64_t never = INT64_MAX;
 
     CreationGovernor(const Config& config, std::uint64_t seed);
