@@ -146,6 +146,7 @@ void worker(std::size_t index, respool::Pool<FakeAdapter>& pool, const FakeContr
             auto second = stress::timed_acquire(pool, {.timeout = 1ms}, counts, failures);
             if (first && second && (*first)->serial == (*second)->serial && cap == 1)
                 failures.add(fmt::format("one thread holds resource #{} twice", (*first)->serial));
+            if (rng() % 2 == 0) std::swap(first, second);
             if (first) hold(first, rng);
             if (second) hold(second, rng);
         } else if (op < 92) {
