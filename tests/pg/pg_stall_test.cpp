@@ -201,3 +201,33 @@ TEST_CASE("P6: a slow handshake")
         CHECK(sw.elapsed() <= 700ms + tolerance);
     }
 }
+
+TEST_CASE("garbage from the network is a connection error, not a crash or a hang")
+{
+    FaultProxy proxy{tcp_cluster().host(), tcp_cluster().port()};
+    Options o = via(proxy, "garbage");
+    o.query_timeout = 2s;
+    Adapter adapter{o};
+    Connection c = adapter.create(deadline_after(10s));
+    // Not a protocol message: an unknown type byte and an impossible length.
+    const std::string garbage("\x7f\xff\xff\xff\x00 not a PostgreSQL message", 30);
+    SUBCASE("while idle: the borrow-time check finds it")
+    {
+        proxy.inject_garbage(garbage);
+        CHECK(wait_for([&] { return adapter.is_broken(c); }, 2s));
+    }
+    SUBCASE("before a query: the query fails as a connection error")
+    {
+        proxy.inject_garbage(garbage);
+        Stopwatch sw;
+        try {
+            c.exec("SELECT 1");
+            FAIL("the query succeeded after garbage");
+        } catch (const Error& e) {
+            CHECK(e.connection_error());
+        }
+        CHECK(sw.elapsed() <= 2s + tolerance);
+        CHECK(c.broken());
+        CHECK(adapter.is_broken(c));
+    }
+}

@@ -239,9 +239,8 @@ void PgCluster::stop_locked() noexcept
 
 void PgCluster::setup_roles()
 {
-    ConnPtr conn = connect_admin(superuser_conninfo());
     create_role(user_, password_);
-    run_query(conn.get(), "CREATE DATABASE " + dbname_ + " OWNER " + user_, {});
+    query("CREATE DATABASE " + dbname_ + " OWNER " + user_);
 }
 
 std::string PgCluster::conninfo() const
