@@ -16,13 +16,13 @@
 #include <latch>
 #include <map>
 #include <memory>
-#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <libpq-fe.h>
 
 #include <respool/pg.hpp>
@@ -58,13 +58,30 @@ struct Row {
     std::string mode;
     int connections;
     double ops_per_sec;
+    double cpu_us_per_op;
 };
 
 // One operation per call; made per worker before the clock starts.
 using Op = std::function<void()>;
 
-// Runs `threads` workers doing their op until `seconds` pass; ops per second.
-double measure(int threads, double seconds, const std::function<Op(int)>& make_op)
+// Throughput, and this process's CPU time per operation (user + system):
+// the pool's own cost shows in the second even when a loaded machine blurs
+// the first.
+struct Measured {
+    double ops_per_sec = 0;
+    double cpu_us_per_op = 0;
+};
+
+double cpu_seconds(int who)
+{
+    rusage r{};
+    ::getrusage(who, &r);
+    auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    return sec(r.ru_utime) + sec(r.ru_stime);
+}
+
+// Runs `threads` workers doing their op until `seconds` pass.
+Measured measure(int threads, double seconds, const std::function<Op(int)>& make_op)
 {
     std::vector<Op> ops;
     for (int t = 0; t < threads; ++t) ops.push_back(make_op(t));
@@ -85,14 +102,16 @@ double measure(int threads, double seconds, const std::function<Op(int)>& make_o
         });
     }
     ready.arrive_and_wait();
+    double cpu_start = cpu_seconds(RUSAGE_SELF);
     auto start = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     stop = true;
     workers.clear();
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double cpu = cpu_seconds(RUSAGE_SELF) - cpu_start;
     std::uint64_t total = 0;
     for (const auto& c : counts) total += c.n;
-    return static_cast<double>(total) / elapsed;
+    return {static_cast<double>(total) / elapsed, total ? cpu * 1e6 / static_cast<double>(total) : 0};
 }
 
 respool::pg::Options adapter_options(const std::string& conninfo, Protocol protocol)
@@ -111,7 +130,7 @@ void run_statement(Connection& c, Protocol protocol)
         c.exec_prepared("s1");
 }
 
-double bench_pool(const std::string& conninfo, Protocol protocol, int threads, const Settings& s,
+Measured bench_pool(const std::string& conninfo, Protocol protocol, int threads, const Settings& s,
                   const std::string& reset_statement = {})
 {
     respool::pg::Options o = adapter_options(conninfo, protocol);
@@ -131,7 +150,7 @@ double bench_pool(const std::string& conninfo, Protocol protocol, int threads, c
     });
 }
 
-double bench_dedicated(const std::string& conninfo, Protocol protocol, int threads, const Settings& s)
+Measured bench_dedicated(const std::string& conninfo, Protocol protocol, int threads, const Settings& s)
 {
     Adapter adapter{adapter_options(conninfo, protocol)};
     std::vector<std::shared_ptr<Connection>> conns;
@@ -142,7 +161,7 @@ double bench_dedicated(const std::string& conninfo, Protocol protocol, int threa
     });
 }
 
-double bench_raw(const std::string& conninfo, Protocol protocol, int threads, const Settings& s)
+Measured bench_raw(const std::string& conninfo, Protocol protocol, int threads, const Settings& s)
 {
     Adapter adapter{adapter_options(conninfo, protocol)};
     std::vector<std::shared_ptr<Connection>> conns;
@@ -162,7 +181,7 @@ double bench_raw(const std::string& conninfo, Protocol protocol, int threads, co
     });
 }
 
-double bench_connect(const std::string& conninfo, int threads, const Settings& s)
+Measured bench_connect(const std::string& conninfo, int threads, const Settings& s)
 {
     Adapter adapter{adapter_options(conninfo, Protocol::simple)};
     return measure(threads, s.seconds, [&](int) -> Op {
@@ -173,21 +192,28 @@ double bench_connect(const std::string& conninfo, int threads, const Settings& s
     });
 }
 
-// pgbench with a `SELECT 1` script; nullopt when it cannot run.
-std::optional<double> bench_pgbench(const std::string& conninfo, Protocol protocol, int clients,
-                                    const std::string& script, const Settings& s)
+// pgbench with a `SELECT 1` script (its CPU time counted as our child's);
+// zero throughput when it cannot run.
+Measured bench_pgbench(const std::string& conninfo, Protocol protocol, int clients, const std::string& script,
+                       const Settings& s)
 {
     std::vector<std::string> argv{respool::test::pg_bindir() + "/pgbench", "-n", "-f", script, "-M", name(protocol),
                                   "-c", std::to_string(clients), "-j", std::to_string(clients), "-T",
                                   std::to_string(std::max(1, static_cast<int>(s.seconds + 0.5))), conninfo};
+    double cpu_start = cpu_seconds(RUSAGE_CHILDREN);
     respool::test::CommandResult r = respool::test::run_command(argv);
+    double cpu = cpu_seconds(RUSAGE_CHILDREN) - cpu_start;
     std::smatch m;
-    static const std::regex tps(R"(tps = ([0-9.]+) \(without initial connection time\))");
-    if (r.exit_code != 0 || !std::regex_search(r.output, m, tps)) {
+    static const std::regex tps_line(R"(tps = ([0-9.]+) \(without initial connection time\))");
+    if (r.exit_code != 0 || !std::regex_search(r.output, m, tps_line)) {
         std::fprintf(stderr, "pgbench failed (exit %d): %s\n", r.exit_code, r.output.c_str());
-        return std::nullopt;
+        return {};
     }
-    return std::stod(m[1]);
+    double tps = std::stod(m[1]);
+    static const std::regex count(R"(number of transactions actually processed: ([0-9]+))");
+    std::smatch n;
+    double done = std::regex_search(r.output, n, count) ? std::stod(n[1]) : 0;
+    return {tps, done > 0 ? cpu * 1e6 / done : 0};
 }
 
 Settings parse(int argc, char** argv)
@@ -234,7 +260,7 @@ void print(const std::vector<Row>& rows, const Settings& s)
         const Row* ded = find(r, "dedicated");
         const Row* raw = find(r, "raw");
         const Row* pgb = find(r, "pgbench");
-        const Row* con = find(Row{r.transport, Protocol::simple, r.threads, "", 0, 0}, "connect");
+        const Row* con = find(Row{r.transport, Protocol::simple, r.threads, "", 0, 0, 0}, "connect");
         const Row* dis = find(r, "pool+discard");
         auto num = [](const Row* x) { return x ? fmt::format("{:.0f}", x->ops_per_sec) : std::string("-"); };
         auto ratio = [&](const Row* x) {
@@ -248,10 +274,22 @@ void print(const std::vector<Row>& rows, const Settings& s)
                    r.transport, name(r.protocol), r.threads, r.ops_per_sec, num(ded), num(raw), pgb_text, num(dis),
                    num(con), ratio(ded), ratio(pgb), conn_ratio);
     }
-    std::string csv = "transport,protocol,threads,mode,connections,ops_per_sec\n";
+    fmt::print("\nclient CPU time per round trip, us (lowest of the rounds; pgbench's own process)\n");
+    fmt::print("{:<9} {:<9} {:>7} {:>8} {:>10} {:>10} {:>8} {:>13} {:>9}\n", "transport", "protocol", "threads",
+               "pool", "dedicated", "raw libpq", "pgbench", "pool+discard", "pool-ded");
+    for (const auto& r : rows) {
+        if (r.mode != "pool") continue;
+        auto cpu = [](const Row* x) { return x ? fmt::format("{:.2f}", x->cpu_us_per_op) : std::string("-"); };
+        const Row* ded = find(r, "dedicated");
+        fmt::print("{:<9} {:<9} {:>7} {:>8.2f} {:>10} {:>10} {:>8} {:>13} {:>9}\n", r.transport, name(r.protocol),
+                   r.threads, r.cpu_us_per_op, cpu(ded), cpu(find(r, "raw")), cpu(find(r, "pgbench")),
+                   cpu(find(r, "pool+discard")),
+                   ded ? fmt::format("{:+.2f}", r.cpu_us_per_op - ded->cpu_us_per_op) : std::string("-"));
+    }
+    std::string csv = "transport,protocol,threads,mode,connections,ops_per_sec,cpu_us_per_op\n";
     for (const auto& r : rows)
-        csv += fmt::format("{},{},{},{},{},{:.1f}\n", r.transport, name(r.protocol), r.threads, r.mode, r.connections,
-                           r.ops_per_sec);
+        csv += fmt::format("{},{},{},{},{},{:.1f},{:.3f}\n", r.transport, name(r.protocol), r.threads, r.mode,
+                           r.connections, r.ops_per_sec, r.cpu_us_per_op);
     fmt::print("\n{}", csv);
     if (s.csv.empty()) return;
     try {
@@ -295,14 +333,14 @@ int main(int argc, char** argv)
                 struct Mode {
                     const char* name;
                     int connections;
-                    std::function<double()> run;
+                    std::function<Measured()> run;
                 };
                 std::vector<Mode> modes{
                     {"pool", pooled, [&] { return bench_pool(conninfo, p, threads, s); }},
                     {"dedicated", threads, [&] { return bench_dedicated(conninfo, p, threads, s); }},
                     {"raw", threads, [&] { return bench_raw(conninfo, p, threads, s); }},
                     {"pgbench", pooled,
-                     [&] { return bench_pgbench(conninfo, p, pooled, script, s).value_or(0); }},
+                     [&] { return bench_pgbench(conninfo, p, pooled, script, s); }},
                 };
                 if (p == Protocol::simple) {
                     modes.push_back(
@@ -311,14 +349,22 @@ int main(int argc, char** argv)
                 }
                 // Rounds interleave the modes, so a burst of load from
                 // elsewhere hits all of them alike; each keeps its best round.
-                std::vector<double> best(modes.size(), 0);
-                for (int round = 0; round < s.rounds; ++round)
-                    for (std::size_t i = 0; i < modes.size(); ++i) best[i] = std::max(best[i], modes[i].run());
+                // The best throughput and the lowest CPU per operation of the rounds.
+                std::vector<Measured> best(modes.size(), Measured{0, 1e18});
+                for (int round = 0; round < s.rounds; ++round) {
+                    for (std::size_t i = 0; i < modes.size(); ++i) {
+                        Measured m = modes[i].run();
+                        if (m.ops_per_sec <= 0) continue;
+                        best[i].ops_per_sec = std::max(best[i].ops_per_sec, m.ops_per_sec);
+                        best[i].cpu_us_per_op = std::min(best[i].cpu_us_per_op, m.cpu_us_per_op);
+                    }
+                }
                 for (std::size_t i = 0; i < modes.size(); ++i) {
-                    if (best[i] <= 0) continue;
-                    rows.push_back({transport, p, threads, modes[i].name, modes[i].connections, best[i]});
-                    fmt::print(stderr, "{} {} {} threads, {}: {:.0f}/s\n", transport, name(p), threads,
-                               modes[i].name, best[i]);
+                    if (best[i].ops_per_sec <= 0) continue;
+                    rows.push_back({transport, p, threads, modes[i].name, modes[i].connections, best[i].ops_per_sec,
+                                    best[i].cpu_us_per_op});
+                    fmt::print(stderr, "{} {} {} threads, {}: {:.0f}/s, {:.2f} us CPU/op\n", transport, name(p),
+                               threads, modes[i].name, best[i].ops_per_sec, best[i].cpu_us_per_op);
                 }
             }
         }
