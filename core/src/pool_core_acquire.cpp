@@ -136,7 +136,6 @@ LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::
     }
     ++acquired_;
     const std::int64_t wait_ns = time_.to_duration(now - ctx.start_ticks).count();
-    wait_hist_.record(wait_ns);
     rec->site_index = sites_.index_of(ctx.site);
     sites_.on_acquire(rec->site_index, wait_ns);
     return rec;

@@ -12,7 +12,21 @@ SiteTable::SiteTable(std::size_t max_sites)
 {
 }
 
-std::uint32_t SiteTable::index_of(const std::source_location& site) noexcept
+Histogram SiteTable::total_wait() const noexcept
+{
+    Histogram h;
+    for (const Entry& e : entries_) h.merge(e.wait);
+    return h;
+}
+
+Histogram SiteTable::total_hold() const noexcept
+{
+    Histogram h;
+    for (const Entry& e : entries_) h.merge(e.hold);
+    return h;
+}
+
+std::uint32_t SiteTable::lookup(const std::source_location& site) noexcept
 {
     const char* file = site.file_name();
     const std::uint32_t line = site.line();

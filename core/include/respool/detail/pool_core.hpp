@@ -177,7 +177,7 @@ private:
     CreationGovernor governor_;
     std::exception_ptr last_create_exception_;
     DestroyCounts destroyed_;
-    Histogram wait_hist_, hold_hist_, create_hist_;
+    Histogram create_hist_;
     SiteTable sites_;
     std::string last_create_error_;
 };

@@ -3,7 +3,10 @@
 // the stats (or a metrics label set) without bound.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <source_location>
 #include <vector>
 
@@ -17,7 +20,20 @@ public:
     explicit SiteTable(std::size_t max_sites);
 
     /// Index of `site`'s entry, adding it if there is room. Allocation-free.
-    std::uint32_t index_of(const std::source_location& site) noexcept;
+    std::uint32_t index_of(const std::source_location& site) noexcept
+    {
+        // Every call site has its own static source_location data, so its
+        // address (all a source_location holds here) is a one-compare cache key.
+        const auto key = key_of(site);
+        if (key != 0) {
+            const std::size_t i = (key >> 4) & (cache_.size() - 1);
+            if (cache_[i].key == key) return cache_[i].index;
+            const std::uint32_t index = lookup(site);
+            cache_[i] = {key, index};
+            return index;
+        }
+        return lookup(site);
+    }
 
     void on_acquire(std::uint32_t i, std::int64_t wait_ns) noexcept
     {
@@ -39,10 +55,32 @@ public:
         --e.acquired;
         --e.holding;
     }
+    /// Wait and hold times over every site.
+    Histogram total_wait() const noexcept;
+    Histogram total_hold() const noexcept;
     /// Sites with any activity, busiest first.
     std::vector<SiteStats> snapshot() const;
 
 private:
+    static std::uintptr_t key_of(const std::source_location& site) noexcept
+    {
+        if constexpr (sizeof(std::source_location) == sizeof(std::uintptr_t) &&
+                      std::is_trivially_copyable_v<std::source_location>) {
+            std::uintptr_t key;
+            std::memcpy(&key, &site, sizeof key);
+            return key;
+        } else {
+            return 0;
+        }
+    }
+    std::uint32_t lookup(const std::source_location& site) noexcept;
+
+    struct CacheLine {
+        std::uintptr_t key = 0;
+        std::uint32_t index = 0;
+    };
+    std::array<CacheLine, 64> cache_{};
+
     struct Entry {
         const char* file = nullptr;
         const char* function = nullptr;
