@@ -4,6 +4,8 @@
 // deadlines of 0 to 5 ms. Throughout and after: the pool stays within
 // max_size, every acquire ends by its deadline, the fault shows up in the
 // counters where it should, and after close everything made was destroyed.
+#include <algorithm>
+
 #include "stress_support.hpp"
 
 #include <condition_variable>
@@ -175,7 +177,8 @@ void run_cell(Hook hook, Behaviour b)
 
     stress::OpCounts counts;
     stress::Failures failures;
-    const auto until = std::chrono::steady_clock::now() + stress::scaled(300ms);
+    // Not scaled below 300 ms: a cell must outlast a cold start under a sanitizer.
+    const auto until = std::chrono::steady_clock::now() + std::max(stress::scaled(300ms), std::chrono::milliseconds(300));
     {
         stress::InvariantMonitor monitor(*pool, *controller, 1, thread_count, failures);
         std::vector<std::jthread> workers;
