@@ -7,7 +7,8 @@
 // Run: bench_pg                      starts a throwaway cluster (tests/support)
 //      bench_pg --tcp 'host=... password=...' --socket 'host=/run/postgresql ...'
 // Options: --seconds S (per measurement, default 2), --rounds R (best of R, default 1),
-//          --threads 1,4,16, --pool-size 4, --csv FILE. Prints a table, then CSV.
+//          --threads 1,4,16, --pool-size 4, --fairness-window-us N (the pool's option),
+//          --csv FILE. Prints a table, then CSV.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <latch>
 #include <map>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
@@ -45,6 +47,7 @@ struct Settings {
     int rounds = 1;
     std::vector<int> threads{1, 4, 16};
     int pool_size = 4;
+    std::optional<long> fairness_us;  // the pool's default unless given
     std::string csv;
 };
 
@@ -140,6 +143,7 @@ Measured bench_pool(const std::string& conninfo, Protocol protocol, int threads,
     po.max_size = static_cast<std::size_t>(s.pool_size);
     po.min_idle = po.max_size;
     po.acquire_timeout = 60s;
+    if (s.fairness_us) po.fairness_window = std::chrono::microseconds(*s.fairness_us);
     respool::Pool pool{Adapter{o}, po};
     for (int i = 0; i < 500 && pool.stats().idle < po.max_size; ++i) std::this_thread::sleep_for(10ms);
     return measure(threads, s.seconds, [&](int) -> Op {
@@ -227,6 +231,7 @@ Settings parse(int argc, char** argv)
         else if (key == "--rounds") s.rounds = std::stoi(value);
         else if (key == "--pool-size") s.pool_size = std::stoi(value);
         else if (key == "--csv") s.csv = value;
+        else if (key == "--fairness-window-us") s.fairness_us = std::stol(value);
         else if (key == "--threads") {
             s.threads.clear();
             for (std::size_t at = 0; at < value.size();) {
