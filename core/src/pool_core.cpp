@@ -113,16 +113,26 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     place_locked(slot, broken, now, doomed);
     const bool drained = closed_ && leases_out_ == 0;
     if (drained) state_cv_.notify_all();
+    const std::uint64_t id = slot->id;  // the slot may be gone once the lock is released
+    if (was_reported) ++callers_;       // keeps `this` while we report without the lock
     const bool last = doomed.empty() && unreferenced_locked();
     lk.unlock();
 
     if (was_reported) {
-        Event e{.kind = EventKind::leak_returned, .pool = opt_.name, .resource_id = slot->id,
+        Event e{.kind = EventKind::leak_returned, .pool = opt_.name, .resource_id = id,
                 .duration = std::chrono::nanoseconds(hold_ns), .site = site, .thread = thread};
         log(LogLevel::warning, fmt::format("respool[{}]: the lease acquired at {} that was reported as a leak "
                                            "was returned after all, held {}",
                                            opt_.name, format_site(site), format_duration(e.duration)));
         emit(e);
+        lk.lock();
+        --callers_;
+        if (closed_ && callers_ == 0) state_cv_.notify_all();
+        const bool now_last = doomed.empty() && unreferenced_locked();
+        lk.unlock();
+        if (!doomed.empty()) finish(doomed);  // may delete this
+        else if (now_last) delete this;
+        return;
     }
     if (!doomed.empty()) {
         finish(doomed);  // may delete this
