@@ -3,8 +3,8 @@
 // transaction left open by a holder and rolled back before the next one, and
 // the pool's numbers at the end.
 //
-// Run: build/examples/pg_query 'host=localhost dbname=app user=app'
-//      build/examples/pg_query 'postgresql://app@localhost/app?sslmode=require'
+// Run: build/examples/pg_pool 'host=localhost dbname=app user=app'
+//      build/examples/pg_pool 'postgresql://app@localhost/app?sslmode=require'
 // Without an argument: RESPOOL_PG_DSN, else libpq's defaults (PGHOST, PGUSER, ...).
 #include <atomic>
 #include <cstdio>

@@ -9,7 +9,7 @@
 //
 // libpq stays out of this header: `PGconn` and `PGresult` appear only as the
 // opaque `pg_conn*` / `pg_result*`; include <libpq-fe.h> yourself to use them.
-// See docs/adapters/pg.md.
+// See docs/adapters/postgresql.md.
 //
 //   #include <respool/pg.hpp>
 //   #include <respool/pool.hpp>
