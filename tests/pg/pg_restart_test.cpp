@@ -29,32 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// The adapter, counting how many connects run at once.
-struct CountingAdapter : Adapter {
-    struct Counters {
-        std::atomic<int> in_flight{0};
-        std::atomic<int> peak{0};
-    };
-
-    CountingAdapter(respool::pg::Options o, std::shared_ptr<Counters> c) : Adapter(std::move(o)), counters(c) {}
-
-    Connection create(respool::Deadline deadline)
-    {
-        int now = ++counters->in_flight;
-        int seen = counters->peak.load();
-        while (now > seen && !counters->peak.compare_exchange_weak(seen, now)) {
-        }
-        struct Leave {
-            Counters& c;
-            ~Leave() { --c.in_flight; }
-        } leave{*counters};
-        return Adapter::create(deadline);
-    }
-
-    std::shared_ptr<Counters> counters;
-};
-static_assert(respool::Adapter<CountingAdapter>);
-
 enum class Kind { ok, connection_error, pool_error, other };
 
 struct Outcome {

@@ -8,6 +8,7 @@
 // stderr rather than skip. Timing checks are windows [T, T + tolerance].
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -66,6 +67,33 @@ inline pg::Options options_for(const PgCluster& cluster, const std::string& appl
     o.params = {{"application_name", application_name}};
     return o;
 }
+
+/// The adapter, counting connection attempts and how many run at once.
+struct CountingAdapter : pg::Adapter {
+    struct Counters {
+        std::atomic<int> in_flight{0};
+        std::atomic<int> peak{0};      ///< most in flight at once since set
+        std::atomic<int> attempts{0};
+    };
+
+    CountingAdapter(pg::Options o, std::shared_ptr<Counters> c) : Adapter(std::move(o)), counters(std::move(c)) {}
+
+    pg::Connection create(Deadline deadline)
+    {
+        ++counters->attempts;
+        const int now = ++counters->in_flight;
+        for (int seen = counters->peak.load(); now > seen && !counters->peak.compare_exchange_weak(seen, now);) {
+        }
+        struct Leave {
+            Counters& c;
+            ~Leave() { --c.in_flight; }
+        } leave{*counters};
+        return Adapter::create(deadline);
+    }
+
+    std::shared_ptr<Counters> counters;
+};
+static_assert(respool::Adapter<CountingAdapter>);
 
 class Stopwatch {
 public:
