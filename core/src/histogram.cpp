@@ -12,12 +12,15 @@ std::uint64_t Histogram::upper_bound(int i) noexcept
     return base + (mantissa + 1) * step - 1;
 }
 
-Distribution Histogram::summary() const noexcept
+Distribution Histogram::summary(double ns_per_unit) const noexcept
 {
+    const auto ns = [&](std::uint64_t v) {
+        return std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(v) * ns_per_unit));
+    };
     Distribution d;
     d.count = count_;
-    d.max = std::chrono::nanoseconds(static_cast<std::int64_t>(max_));
-    d.sum = std::chrono::nanoseconds(static_cast<std::int64_t>(sum_));
+    d.max = ns(max_);
+    d.sum = ns(sum_);
     if (count_ == 0) return d;
     auto percentile = [&](double q) {
         const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(count_ - 1)) + 1;
@@ -26,7 +29,7 @@ Distribution Histogram::summary() const noexcept
             seen += counts_[static_cast<std::size_t>(i)];
             if (seen >= rank) {
                 const auto ub = upper_bound(i);
-                return std::chrono::nanoseconds(static_cast<std::int64_t>(ub < max_ ? ub : max_));
+                return ns(ub < max_ ? ub : max_);
             }
         }
         return d.max;

@@ -99,16 +99,15 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     if (!broken && caps_.is_broken) broken = slot_is_broken(*slot);
     if (!broken && caps_.reset && !shared_) broken = !reset_slot(*slot);
 
-    const std::int64_t now = time_.ticks();
     Doomed doomed;
     std::unique_lock lk(mu_);
+    const std::int64_t now = time_.ticks();
     const bool was_reported = rec->leak_reported;
     const std::source_location site = rec->site;
     const std::thread::id thread = rec->thread;
     const std::int64_t held = now - rec->acquired_ticks;
-    const std::int64_t hold_ns = time_.to_duration(held).count();
     if (rec->reclaimed) broken = true;  // interrupted by the pool: never lend it again
-    sites_.on_release(rec->site_index, hold_ns);
+    sites_.on_release(rec->site_index, held);
     unlease_locked(rec);
     place_locked(slot, broken, now, doomed);
     const bool drained = closed_ && leases_out_ == 0;
@@ -120,7 +119,7 @@ void PoolCore::release(LeaseRecord* rec) noexcept
 
     if (was_reported) {
         Event e{.kind = EventKind::leak_returned, .pool = opt_.name, .resource_id = id,
-                .duration = std::chrono::nanoseconds(hold_ns), .site = site, .thread = thread};
+                .duration = time_.to_duration(held), .site = site, .thread = thread};
         log(LogLevel::warning, fmt::format("respool[{}]: the lease acquired at {} that was reported as a leak "
                                            "was returned after all, held {}",
                                            opt_.name, format_site(site), format_duration(e.duration)));
@@ -338,10 +337,10 @@ PoolStats PoolCore::stats() const
     s.circuit = governor_.state(real_ns());
     // The pool-wide distributions are the sum of the per-site ones: one
     // histogram record per lease event on the hot path instead of two.
-    s.acquire_wait = sites_.total_wait().summary();
-    s.hold_time = sites_.total_hold().summary();
+    s.acquire_wait = sites_.total_wait().summary(time_.ns_per_tick());
+    s.hold_time = sites_.total_hold().summary(time_.ns_per_tick());
     s.create_time = create_hist_.summary();
-    s.sites = sites_.snapshot();
+    s.sites = sites_.snapshot(time_.ns_per_tick());
     s.resources.reserve(slots_.size());
     for (const Slot* sl : slots_)
         s.resources.push_back(ResourceStats{

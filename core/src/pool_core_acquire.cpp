@@ -135,9 +135,8 @@ LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::
         ++leases_out_;
     }
     ++acquired_;
-    const std::int64_t wait_ns = time_.to_duration(now - ctx.start_ticks).count();
     rec->site_index = sites_.index_of(ctx.site);
-    sites_.on_acquire(rec->site_index, wait_ns);
+    sites_.on_acquire(rec->site_index, now - ctx.start_ticks);
     return rec;
 }
 

@@ -51,7 +51,7 @@ std::uint32_t SiteTable::lookup(const std::source_location& site) noexcept
     return static_cast<std::uint32_t>(entries_.size() - 1);
 }
 
-std::vector<SiteStats> SiteTable::snapshot() const
+std::vector<SiteStats> SiteTable::snapshot(double ns_per_tick) const
 {
     std::vector<SiteStats> out;
     auto add = [&](const Entry& e, bool other) {
@@ -61,8 +61,8 @@ std::vector<SiteStats> SiteTable::snapshot() const
         s.function = other || !e.function ? "" : e.function;
         s.acquired = e.acquired;
         s.holding = e.holding;
-        s.wait = e.wait.summary();
-        s.hold = e.hold.summary();
+        s.wait = e.wait.summary(ns_per_tick);
+        s.hold = e.hold.summary(ns_per_tick);
         out.push_back(std::move(s));
     };
     for (std::uint32_t i = 0; i < used_; ++i) add(entries_[i], false);

@@ -1,4 +1,6 @@
-// Internal: a fixed-size log-linear histogram of durations in nanoseconds.
+// Internal: a fixed-size log-linear histogram of durations, in whatever unit
+// the recorder counts (TSC ticks on the hot path: converting there would put a
+// floating-point chain inside the pool's critical section); `summary` scales.
 // Four buckets per power of two (about ±12 % error), 2^44 ns (~5 h) at most;
 // recording is a bit scan and an increment, with no allocation.
 #pragma once
@@ -26,8 +28,9 @@ public:
         if (v > max_) max_ = v;
     }
 
-    /// p50, p99 and max; each percentile is the upper bound of its bucket.
-    Distribution summary() const noexcept;
+    /// p50, p99 and max in nanoseconds, given the recorded unit's length in
+    /// nanoseconds; each percentile is the upper bound of its bucket.
+    Distribution summary(double ns_per_unit = 1.0) const noexcept;
     void merge(const Histogram& other) noexcept;
     std::uint64_t count() const noexcept { return count_; }
 

@@ -35,7 +35,8 @@ public:
     }
 
 private:
-    std::size_t wrap(std::size_t i) const noexcept { return i % ring_.size(); }
+    // Indices stay below 2 × capacity, so one compare replaces a division.
+    std::size_t wrap(std::size_t i) const noexcept { return i >= ring_.size() ? i - ring_.size() : i; }
     std::vector<Slot*> ring_;
     std::size_t head_ = 0;
     std::size_t size_ = 0;

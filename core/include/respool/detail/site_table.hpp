@@ -35,18 +35,18 @@ public:
         return lookup(site);
     }
 
-    void on_acquire(std::uint32_t i, std::int64_t wait_ns) noexcept
+    void on_acquire(std::uint32_t i, std::int64_t wait_ticks) noexcept
     {
         Entry& e = entries_[i];
         ++e.acquired;
         ++e.holding;
-        e.wait.record(wait_ns);
+        e.wait.record(wait_ticks);
     }
-    void on_release(std::uint32_t i, std::int64_t hold_ns) noexcept
+    void on_release(std::uint32_t i, std::int64_t hold_ticks) noexcept
     {
         Entry& e = entries_[i];
         --e.holding;
-        e.hold.record(hold_ns);
+        e.hold.record(hold_ticks);
     }
     /// Undoes `on_acquire` for a lease that was never handed out.
     void on_discard(std::uint32_t i) noexcept
@@ -55,11 +55,11 @@ public:
         --e.acquired;
         --e.holding;
     }
-    /// Wait and hold times over every site.
+    /// Wait and hold times over every site, in ticks (see Histogram::summary).
     Histogram total_wait() const noexcept;
     Histogram total_hold() const noexcept;
-    /// Sites with any activity, busiest first.
-    std::vector<SiteStats> snapshot() const;
+    /// Sites with any activity, busiest first; `ns_per_tick` scales the times.
+    std::vector<SiteStats> snapshot(double ns_per_tick) const;
 
 private:
     static std::uintptr_t key_of(const std::source_location& site) noexcept

@@ -55,6 +55,7 @@ public:
         return std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(ticks) * ns_per_tick_));
     }
     bool manual() const noexcept { return clock_ != nullptr; }
+    double ns_per_tick() const noexcept { return ns_per_tick_; }
 
 private:
     std::shared_ptr<const Clock> clock_;
