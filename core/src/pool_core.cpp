@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -99,7 +100,7 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     if (!broken && caps_.is_broken) broken = slot_is_broken(*slot);
     if (!broken && caps_.reset && !shared_) broken = !reset_slot(*slot);
 
-    Doomed doomed;
+    Deferred deferred;
     std::unique_lock lk(mu_);
     const std::int64_t now = time_.ticks();
     const bool was_reported = rec->leak_reported;
@@ -109,12 +110,12 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     if (rec->reclaimed) broken = true;  // interrupted by the pool: never lend it again
     sites_.on_release(rec->site_index, held);
     unlease_locked(rec);
-    place_locked(slot, broken, now, doomed);
+    place_locked(slot, broken, now, deferred);
     const bool drained = closed_ && leases_out_ == 0;
     if (drained) state_cv_.notify_all();
     const std::uint64_t id = slot->id;  // the slot may be gone once the lock is released
     if (was_reported) ++callers_;       // keeps `this` while we report without the lock
-    const bool last = doomed.empty() && unreferenced_locked();
+    const bool last = deferred.empty() && unreferenced_locked();
     lk.unlock();
 
     if (was_reported) {
@@ -127,14 +128,14 @@ void PoolCore::release(LeaseRecord* rec) noexcept
         lk.lock();
         --callers_;
         if (closed_ && callers_ == 0) state_cv_.notify_all();
-        const bool now_last = doomed.empty() && unreferenced_locked();
+        const bool now_last = deferred.empty() && unreferenced_locked();
         lk.unlock();
-        if (!doomed.empty()) finish(doomed);  // may delete this
+        if (!deferred.empty()) finish(deferred);  // may delete this
         else if (now_last) delete this;
         return;
     }
-    if (!doomed.empty()) {
-        finish(doomed);  // may delete this
+    if (!deferred.empty()) {
+        finish(deferred);  // may delete this
         return;
     }
     if (last) delete this;
@@ -154,7 +155,7 @@ void PoolCore::unlease_locked(LeaseRecord* rec) noexcept
     if (--slot->leases == 0) --in_use_;
 }
 
-void PoolCore::place_locked(Slot* slot, bool broken, std::int64_t now, Doomed& doomed) noexcept
+void PoolCore::place_locked(Slot* slot, bool broken, std::int64_t now, Deferred& deferred) noexcept
 {
     if (slot->leases == 0) {
         slot->idle_since_ticks = now;
@@ -165,15 +166,15 @@ void PoolCore::place_locked(Slot* slot, bool broken, std::int64_t now, Doomed& d
         slot->destroy_reason = DestroyReason::broken;
     }
     if (closed_) {
-        if (slot->leases == 0) doom_locked(slot, DestroyReason::closed, doomed);
+        if (slot->leases == 0) doom_locked(slot, DestroyReason::closed, deferred);
         return;
     }
     if (slot->retiring) {
-        if (slot->leases == 0) doom_locked(slot, slot->destroy_reason, doomed);
+        if (slot->leases == 0) doom_locked(slot, slot->destroy_reason, deferred);
         return;
     }
     if (!shared_ && now >= slot->expires_ticks) {
-        doom_locked(slot, DestroyReason::lifetime, doomed);
+        doom_locked(slot, DestroyReason::lifetime, deferred);
         return;
     }
     if (waiters_head_ && slot->leases < cap_) {
@@ -181,7 +182,7 @@ void PoolCore::place_locked(Slot* slot, bool broken, std::int64_t now, Doomed& d
         // Past the fairness window the oldest waiter gets the resource
         // directly; within it, running threads may take it first.
         if (fairness_ticks_ == 0 || now - w->enqueued_ticks >= fairness_ticks_) {
-            grant_locked(w, slot);
+            grant_locked(w, slot, now, deferred);
             return;
         }
         if (!shared_) idle_.push_back(slot);
@@ -192,11 +193,11 @@ void PoolCore::place_locked(Slot* slot, bool broken, std::int64_t now, Doomed& d
         if (slot->leases == 0) {
             std::size_t idle = 0;
             for (Slot* s : slots_) idle += s->leases == 0 ? 1 : 0;
-            if (idle > max_idle_) doom_locked(slot, DestroyReason::idle, doomed);
+            if (idle > max_idle_) doom_locked(slot, DestroyReason::idle, deferred);
         }
         return;
     }
-    if (idle_.size() >= max_idle_) doom_locked(slot, DestroyReason::idle, doomed);
+    if (idle_.size() >= max_idle_) doom_locked(slot, DestroyReason::idle, deferred);
     else idle_.push_back(slot);
 }
 
@@ -208,7 +209,7 @@ std::int64_t PoolCore::keepalive_due_locked(std::int64_t now) noexcept
     return now > INT64_MAX - interval ? INT64_MAX : now + interval;
 }
 
-void PoolCore::doom_locked(Slot* slot, DestroyReason reason, Doomed& doomed) noexcept
+void PoolCore::doom_locked(Slot* slot, DestroyReason reason, Deferred& deferred) noexcept
 {
     auto it = std::find(slots_.begin(), slots_.end(), slot);
     if (it != slots_.end()) {
@@ -221,16 +222,25 @@ void PoolCore::doom_locked(Slot* slot, DestroyReason reason, Doomed& doomed) noe
         --pending_replacements_;
     }
     slot->destroy_reason = reason;
-    slot->next_doomed = doomed.head;
-    doomed.head = slot;
+    slot->next_doomed = deferred.head;
+    deferred.head = slot;
     ++destroying_;
 }
 
-void PoolCore::finish(Doomed& doomed) noexcept
+void PoolCore::finish(Deferred& deferred) noexcept
 {
+    // Granted waiters first: they are ready to run. Once posted they may
+    // return, use and give back their leases at once, so from here only the
+    // doomed slots (counted in `destroying_`) keep the pool alive.
+    for (Waiter* w = std::exchange(deferred.granted, nullptr); w;) {
+        Waiter* next = w->next_granted;  // read before the post: `w` may be gone after it
+        w->parker.post();
+        w = next;
+    }
+    if (!deferred.head) return;  // nothing of `this` may be touched now
     std::size_t count = 0;
     DestroyCounts counts;
-    for (Slot* s = doomed.head; s;) {
+    for (Slot* s = deferred.head; s;) {
         Slot* next = s->next_doomed;
         const auto reason = s->destroy_reason;
         const auto id = s->id;
@@ -240,7 +250,7 @@ void PoolCore::finish(Doomed& doomed) noexcept
         emit(Event{.kind = EventKind::destroyed, .pool = opt_.name, .resource_id = id, .reason = reason});
         s = next;
     }
-    doomed.head = nullptr;
+    deferred.head = nullptr;
     std::unique_lock lk(mu_);
     for (std::size_t i = 0; i < destroy_reason_count; ++i) destroyed_.by_reason[i] += counts.by_reason[i];
     destroying_ -= count;
@@ -354,22 +364,25 @@ PoolStats PoolCore::stats() const
 
 bool PoolCore::close(std::chrono::milliseconds drain_timeout)
 {
-    Doomed doomed;
+    Deferred deferred;
     std::unique_lock lk(mu_);
     const bool first = !closed_;
     if (first) {
         closed_ = true;
-        while (!idle_.empty()) doom_locked(idle_.pop_front(), DestroyReason::closed, doomed);
+        while (!idle_.empty()) doom_locked(idle_.pop_front(), DestroyReason::closed, deferred);
         for (std::size_t i = slots_.size(); i-- > 0;)
-            if (shared_ && slots_[i]->leases == 0) doom_locked(slots_[i], DestroyReason::closed, doomed);
+            if (shared_ && slots_[i]->leases == 0) doom_locked(slots_[i], DestroyReason::closed, deferred);
         for (LeaseRecord* r = outstanding_; r; r = r->next)
             if (r->stop) r->stop->request_stop();
-        for (Waiter* w = waiters_head_; w; w = w->next) w->cv.notify_one();
+        for (Waiter* w = waiters_head_; w; w = w->next) {
+            ++w->promised;
+            w->parker.post();
+        }
         state_cv_.notify_all();
     }
     lk.unlock();
     if (first) emit(Event{.kind = EventKind::pool_closed, .pool = opt_.name});
-    if (!doomed.empty()) finish(doomed);  // the handle is alive here, so `this` survives
+    if (!deferred.empty()) finish(deferred);  // the handle is alive here, so `this` survives
 
     lk.lock();
     // Drained means every lease is back and its resource destroyed.

@@ -9,26 +9,12 @@
 
 namespace respool::detail {
 
-namespace {
-struct CancelWaiter {
-    std::mutex* mu;
-    std::condition_variable* cv;
-    bool* cancelled;
-    void operator()() const noexcept
-    {
-        std::lock_guard lk(*mu);
-        *cancelled = true;
-        cv->notify_one();
-    }
-};
-} // namespace
-
 LeaseRecord* PoolCore::acquire(std::chrono::nanoseconds timeout, const std::stop_token& stop,
                                const std::source_location& site, bool may_wait)
 {
     AcquireContext ctx{timeout, stop, site, may_wait};
     ctx.start_ticks = time_.ticks();
-    Doomed doomed;
+    Deferred deferred;
     std::unique_lock lk(mu_, std::defer_lock);
     try {
         lk.lock();
@@ -37,49 +23,49 @@ LeaseRecord* PoolCore::acquire(std::chrono::nanoseconds timeout, const std::stop
             ++cancellations_;
             throw Cancelled(fmt::format("respool[{}]: acquire cancelled before it began", opt_.name));
         }
-        LeaseRecord* rec = obtain_locked(ctx, lk, doomed, ctx.start_ticks);
+        LeaseRecord* rec = obtain_locked(ctx, lk, deferred, ctx.start_ticks);
         if (!rec) {
             lk.unlock();
             return nullptr;
         }
-        return checked_out(rec, ctx, lk, doomed);
+        return checked_out(rec, ctx, lk, deferred);
     } catch (const AcquireTimeout& e) {
         if (lk.owns_lock()) lk.unlock();
-        if (!doomed.empty()) finish(doomed);
+        if (!deferred.empty()) finish(deferred);
         emit(Event{.kind = EventKind::acquire_timeout, .pool = opt_.name, .duration = timeout,
                    .message = e.what(), .site = site, .thread = std::this_thread::get_id()});
         throw;
     } catch (...) {
         if (lk.owns_lock()) lk.unlock();
-        if (!doomed.empty()) finish(doomed);
+        if (!deferred.empty()) finish(deferred);
         throw;
     }
 }
 
-LeaseRecord* PoolCore::obtain_locked(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Doomed& doomed,
+LeaseRecord* PoolCore::obtain_locked(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Deferred& deferred,
                                      std::int64_t now)
 {
     for (;;) {
-        if (Slot* slot = may_overtake_locked(now) ? take_available_locked(now, doomed) : nullptr)
-            return lease_locked(slot, ctx, now, false);
-        if (!doomed.empty()) {
+        if (Slot* slot = may_overtake_locked(now) ? take_available_locked(now, deferred) : nullptr)
+            return lease_locked(slot, ctx, now);
+        if (!deferred.empty()) {
             // Expired resources met on the way: destroy them before waiting,
             // so their places can be refilled while we wait.
-            flush_locked(lk, doomed);
+            flush_locked(lk, deferred);
             if (closed_) throw PoolClosed(fmt::format("respool[{}]: the pool is closed", opt_.name));
             now = time_.ticks();
             continue;
         }
         if (!ctx.may_wait) return nullptr;
-        return acquire_slow(ctx, lk, doomed);
+        return acquire_slow(ctx, lk, deferred);
     }
 }
 
-void PoolCore::flush_locked(std::unique_lock<std::mutex>& lk, Doomed& doomed)
+void PoolCore::flush_locked(std::unique_lock<std::mutex>& lk, Deferred& deferred)
 {
     ++callers_;  // keeps the pool while the lock is released
     lk.unlock();
-    finish(doomed);
+    finish(deferred);
     lk.lock();
     --callers_;
     if (closed_ && callers_ == 0) state_cv_.notify_all();
@@ -92,13 +78,13 @@ bool PoolCore::may_overtake_locked(std::int64_t now) const noexcept
     return waiters_head_ == nullptr || (fairness_ticks_ > 0 && now - waiters_head_->enqueued_ticks < fairness_ticks_);
 }
 
-Slot* PoolCore::take_available_locked(std::int64_t now, Doomed& doomed)
+Slot* PoolCore::take_available_locked(std::int64_t now, Deferred& deferred)
 {
     if (!shared_) {
         while (!idle_.empty()) {
             Slot* s = opt_.idle_order == IdleOrder::lifo ? idle_.pop_back() : idle_.pop_front();
             if (now >= s->expires_ticks) {
-                doom_locked(s, DestroyReason::lifetime, doomed);
+                doom_locked(s, DestroyReason::lifetime, deferred);
                 continue;
             }
             return s;
@@ -111,16 +97,20 @@ Slot* PoolCore::take_available_locked(std::int64_t now, Doomed& doomed)
     return best;
 }
 
-LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now, bool counted)
+LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now)
 {
     LeaseRecord* rec = free_records_;
     if (rec) free_records_ = rec->next;
     else rec = new LeaseRecord;
     rec->slot = slot;
     rec->site = ctx.site;
-    rec->thread = std::this_thread::get_id();
+    rec->thread = ctx.thread;
     rec->acquired_ticks = now;
     rec->broken = false;
+    // Decided here, under the lock, so the borrow checks can run without it.
+    rec->validate_due = caps_.validate && !slot->fresh && slot->leases == 0 &&
+                        now - std::max(slot->idle_since_ticks, slot->checked_ticks) >= validate_after_idle_ticks_;
+    slot->fresh = false;
     rec->leak_reported = false;
     rec->overdue = false;
     rec->reclaimed = false;
@@ -130,10 +120,8 @@ LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::
     rec->next = outstanding_;
     if (outstanding_) outstanding_->prev = rec;
     outstanding_ = rec;
-    if (!counted) {
-        if (slot->leases++ == 0) ++in_use_;
-        ++leases_out_;
-    }
+    if (slot->leases++ == 0) ++in_use_;
+    ++leases_out_;
     ++acquired_;
     rec->site_index = sites_.index_of(ctx.site);
     sites_.on_acquire(rec->site_index, now - ctx.start_ticks);
@@ -141,22 +129,15 @@ LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::
 }
 
 LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, std::unique_lock<std::mutex>& lk,
-                                   Doomed& doomed)
+                                   Deferred& deferred)
 {
+    // `lk` may or may not be held on entry (a granted waiter comes here without it).
     for (;;) {
         Slot* slot = rec->slot;
-        const std::int64_t now = rec->acquired_ticks;
-        const bool need_validate = caps_.validate && !slot->fresh && slot->leases == 1 &&
-                                   now - std::max(slot->idle_since_ticks, slot->checked_ticks) >=
-                                       validate_after_idle_ticks_;
-        slot->fresh = false;
-        if (!caps_.is_broken && !need_validate) {
-            lk.unlock();
-            if (!doomed.empty()) finish(doomed);
-            return rec;
-        }
-        lk.unlock();
-        if (!doomed.empty()) finish(doomed);  // we hold a lease, so `this` stays
+        const bool need_validate = rec->validate_due;
+        if (lk.owns_lock()) lk.unlock();
+        if (!deferred.empty()) finish(deferred);  // we hold a lease, so `this` stays
+        if (!caps_.is_broken && !need_validate) return rec;
 
         bool ok = !(caps_.is_broken && slot_is_broken(*slot));
         DestroyReason why = DestroyReason::broken;
@@ -189,7 +170,7 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, std::u
             slot->retiring = true;
             slot->destroy_reason = why;
         }
-        place_locked(slot, false, time_.ticks(), doomed);
+        place_locked(slot, false, time_.ticks(), deferred);
         if (closed_) throw PoolClosed(fmt::format("respool[{}]: the pool was closed during acquire", opt_.name));
         if (ctx.stop.stop_requested()) {
             ++cancellations_;
@@ -197,16 +178,16 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, std::u
         }
         if (ctx.may_wait && SteadyClock::now() >= ctx.get_deadline()) throw_timeout_locked(ctx, create_failures_);
 
-        rec = obtain_locked(ctx, lk, doomed, time_.ticks());
+        rec = obtain_locked(ctx, lk, deferred, time_.ticks());
         if (!rec) {
             lk.unlock();
-            if (!doomed.empty()) finish(doomed);
+            if (!deferred.empty()) finish(deferred);
             return nullptr;
         }
     }
 }
 
-LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Doomed& doomed)
+LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Deferred& deferred)
 {
     if (waiting_ >= opt_.max_waiters) {
         ++rejections_;
@@ -215,7 +196,7 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::m
     }
     if (const std::int64_t real = real_ns(); governor_.fails_fast(real)) throw_circuit_open_locked(real);
     const Deadline deadline = ctx.get_deadline();
-    Waiter w;
+    Waiter w(ctx);
     w.enqueued_ticks = time_.ticks();
     w.failures_seen = create_failures_;
     w.queued = true;
@@ -227,46 +208,74 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::m
     ++callers_;
     start_creations_locked();
 
-    std::optional<std::stop_callback<CancelWaiter>> on_stop;
+    auto cancel = [this, &w]() noexcept {
+        std::lock_guard guard(mu_);
+        if (!w.queued) return;  // served or failed already: nothing more may be posted
+        w.cancelled = true;
+        ++w.promised;
+        w.parker.post();
+    };
+    std::optional<std::stop_callback<decltype(cancel)>> on_stop;
     if (ctx.stop.stop_possible()) {
         // The callback may run at once and takes the lock: register it unlocked.
         lk.unlock();
-        on_stop.emplace(ctx.stop, CancelWaiter{&mu_, &w.cv, &w.cancelled});
+        on_stop.emplace(ctx.stop, cancel);
         lk.lock();
     }
 
     enum class Outcome { granted, took, failed, closed, cancelled, timed_out } outcome;
     Slot* taken = nullptr;
+    std::uint32_t consumed = 0;  // parker tokens taken
     for (;;) {
-        if (!doomed.empty()) {
-            flush_locked(lk, doomed);  // still queued: a grant may arrive meanwhile
+        if (!deferred.empty()) {
+            flush_locked(lk, deferred);  // still queued: a grant may arrive meanwhile
             continue;
         }
-        if (w.granted) { outcome = Outcome::granted; break; }
+        if (w.grant.load(std::memory_order_relaxed)) { outcome = Outcome::granted; break; }
         if (w.error) { outcome = Outcome::failed; break; }
         if (closed_) { outcome = Outcome::closed; break; }
         if (w.cancelled || ctx.stop.stop_requested()) { outcome = Outcome::cancelled; break; }
-        if (waiters_head_ == &w && (taken = take_available_locked(time_.ticks(), doomed))) {
+        if (waiters_head_ == &w && (taken = take_available_locked(time_.ticks(), deferred))) {
             outcome = Outcome::took;
             break;
         }
         if (SteadyClock::now() >= deadline) { outcome = Outcome::timed_out; break; }
         w.woken = false;
-        w.cv.wait_until(lk, deadline);
+        lk.unlock();
+        if (w.parker.wait_until(deadline)) ++consumed;
+        if (LeaseRecord* rec = w.grant.load(std::memory_order_acquire)) {
+            // Handed a resource: the granter leased it in our name and ended
+            // our `callers_` share, so we leave without touching the lock
+            // (which is what makes a hand-off cheap). `promised` is final.
+            while (consumed < w.promised) {
+                w.parker.wait();
+                ++consumed;
+            }
+            on_stop.reset();
+            return rec;
+        }
+        lk.lock();
     }
-    if (w.queued) remove_waiter_locked(&w);
+    if (w.queued) remove_waiter_locked(&w);  // from here on nobody posts to `w`
     // Lease before the lock is released again: a taken resource must never be
     // neither idle nor leased while others can see the pool.
     LeaseRecord* rec = nullptr;
-    if (outcome == Outcome::granted) rec = lease_locked(w.granted, ctx, time_.ticks(), true);
-    if (outcome == Outcome::took) rec = lease_locked(taken, ctx, time_.ticks(), false);
-    if (on_stop) {
+    if (outcome == Outcome::granted) rec = w.grant.load(std::memory_order_relaxed);
+    if (outcome == Outcome::took) rec = lease_locked(taken, ctx, time_.ticks());
+    if (on_stop || consumed < w.promised) {
+        const std::uint32_t promised = w.promised;
         lk.unlock();
+        while (consumed < promised) {  // a grant's token comes after its granter's unlock
+            w.parker.wait();
+            ++consumed;
+        }
         on_stop.reset();  // waits for a running callback, which needs the lock
         lk.lock();
     }
-    --callers_;
-    if (closed_ && callers_ == 0) state_cv_.notify_all();
+    if (outcome != Outcome::granted) {  // the granter ended a granted waiter's share
+        --callers_;
+        if (closed_ && callers_ == 0) state_cv_.notify_all();
+    }
 
     switch (outcome) {
     case Outcome::granted:
@@ -306,13 +315,17 @@ void PoolCore::throw_circuit_open_locked(std::int64_t now)
                       last_create_error_, last_create_exception_);
 }
 
-void PoolCore::grant_locked(Waiter* w, Slot* slot) noexcept
+void PoolCore::grant_locked(Waiter* w, Slot* slot, std::int64_t now, Deferred& deferred) noexcept
 {
+    // Leased in the waiter's name now, so that it can return without taking
+    // the lock again; its lease keeps the pool alive in place of `callers_`.
+    LeaseRecord* rec = lease_locked(slot, *w->ctx, now);
     remove_waiter_locked(w);
-    w->granted = slot;
-    if (slot->leases++ == 0) ++in_use_;
-    ++leases_out_;
-    w->cv.notify_one();
+    --callers_;
+    ++w->promised;
+    w->grant.store(rec, std::memory_order_release);
+    w->next_granted = deferred.granted;  // woken by `finish`, after the unlock
+    deferred.granted = w;
 }
 
 void PoolCore::remove_waiter_locked(Waiter* w) noexcept
@@ -338,7 +351,8 @@ void PoolCore::wake_front_locked() noexcept
     Waiter* f = waiters_head_;
     if (f && !f->woken) {
         f->woken = true;
-        f->cv.notify_one();
+        ++f->promised;
+        f->parker.post();
     }
 }
 

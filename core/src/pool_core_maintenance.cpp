@@ -96,7 +96,7 @@ void PoolCore::creator_main() noexcept
         const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0);
         const std::int64_t done = time_.ticks();
 
-        Doomed doomed;
+        Deferred deferred;
         lk.lock();
         --creating_;
         std::uint64_t id = 0;
@@ -111,7 +111,7 @@ void PoolCore::creator_main() noexcept
             slot->expires_ticks = life == INT64_MAX || done > INT64_MAX - life ? INT64_MAX : done + life;
             if (keepalive_ticks_ != INT64_MAX) slot->keepalive_due_ticks = keepalive_due_locked(done);
             slots_.push_back(slot);
-            deliver_locked(slot, doomed);
+            deliver_locked(slot, done, deferred);
         } else {
             transition = governor_.on_failure(real_ns());
             --total_;
@@ -145,7 +145,7 @@ void PoolCore::creator_main() noexcept
             log(LogLevel::info, fmt::format("respool[{}]: circuit closed: a probe creation succeeded", opt_.name));
             emit(Event{.kind = EventKind::circuit_closed, .pool = opt_.name});
         }
-        if (!doomed.empty()) finish(doomed);  // threads_ still counts us, so `this` stays
+        if (!deferred.empty()) finish(deferred);  // threads_ still counts us, so `this` stays
         lk.lock();
     }
     --creators_;
@@ -156,10 +156,10 @@ void PoolCore::creator_main() noexcept
     if (last) delete this;
 }
 
-void PoolCore::deliver_locked(Slot* slot, Doomed& doomed) noexcept
+void PoolCore::deliver_locked(Slot* slot, std::int64_t now, Deferred& deferred) noexcept
 {
     if (closed_) {
-        doom_locked(slot, DestroyReason::closed, doomed);
+        doom_locked(slot, DestroyReason::closed, deferred);
         return;
     }
     if (shared_ && pending_replacements_ > 0) {
@@ -173,12 +173,12 @@ void PoolCore::deliver_locked(Slot* slot, Doomed& doomed) noexcept
                 old->retiring = true;
                 old->destroy_reason = DestroyReason::lifetime;
             }
-            if (old->leases == 0) doom_locked(old, old->destroy_reason, doomed);
+            if (old->leases == 0) doom_locked(old, old->destroy_reason, deferred);
             break;
         }
     }
     // A fresh resource goes straight to the oldest waiters, whoever asked for it.
-    while (waiters_head_ && slot->leases < cap_) grant_locked(waiters_head_, slot);
+    while (waiters_head_ && slot->leases < cap_) grant_locked(waiters_head_, slot, now, deferred);
     if (!shared_ && slot->leases == 0) idle_.push_back(slot);
 }
 
@@ -191,7 +191,8 @@ void PoolCore::fail_front_waiter_locked(const std::exception_ptr& error, const s
     remove_waiter_locked(w);
     w->error = error;
     w->error_text = text;
-    w->cv.notify_one();
+    ++w->promised;
+    w->parker.post();
 }
 
 void PoolCore::fail_all_waiters_locked(const std::exception_ptr& error, const std::string& text) noexcept
@@ -203,7 +204,8 @@ void PoolCore::fail_all_waiters_locked(const std::exception_ptr& error, const st
         w->error = error;
         w->error_text = text;
         w->circuit_open = true;
-        w->cv.notify_one();
+        ++w->promised;
+        w->parker.post();
     }
 }
 
@@ -232,7 +234,7 @@ void PoolCore::run_maintenance()
     };
     std::vector<LeaseNote> notes;
     std::vector<Slot*> to_interrupt;
-    Doomed doomed;
+    Deferred deferred;
     const std::int64_t now = time_.ticks();
     std::unique_lock lk(mu_);
     if (closed_) return;
@@ -246,7 +248,7 @@ void PoolCore::run_maintenance()
             const bool stale = now - s->idle_since_ticks >= idle_timeout_ticks_ && idle_.size() > opt_.min_idle;
             if (expired || stale) {
                 idle_.erase(i);
-                doom_locked(s, expired ? DestroyReason::lifetime : DestroyReason::idle, doomed);
+                doom_locked(s, expired ? DestroyReason::lifetime : DestroyReason::idle, deferred);
             } else {
                 ++i;
             }
@@ -259,7 +261,7 @@ void PoolCore::run_maintenance()
             if (s->retiring || s->checking) continue;
             if (now >= s->expires_ticks && !s->replacement_requested) {
                 if (s->leases == 0) {
-                    doom_locked(s, DestroyReason::lifetime, doomed);
+                    doom_locked(s, DestroyReason::lifetime, deferred);
                     --idle;
                 } else if (total_ < opt_.max_size) {
                     s->replacement_requested = true;  // retire once the replacement is ready
@@ -269,7 +271,7 @@ void PoolCore::run_maintenance()
                     s->destroy_reason = DestroyReason::lifetime;
                 }
             } else if (s->leases == 0 && now - s->idle_since_ticks >= idle_timeout_ticks_ && idle > opt_.min_idle) {
-                doom_locked(s, DestroyReason::idle, doomed);
+                doom_locked(s, DestroyReason::idle, deferred);
                 --idle;
             }
         }
@@ -310,7 +312,7 @@ void PoolCore::run_maintenance()
     ++callers_;  // keeps `this` while we work without the lock
     lk.unlock();
 
-    if (!doomed.empty()) finish(doomed);
+    if (!deferred.empty()) finish(deferred);
     for (Slot* s : to_interrupt) interrupt_slot(*s);
     for (const LeaseNote& n : notes) {
         if (n.kind == EventKind::leak_suspected)
@@ -326,7 +328,7 @@ void PoolCore::run_maintenance()
                    .site = n.info.site, .thread = n.info.thread});
     }
     if (!to_interrupt.empty()) {
-        Doomed unpinned;
+        Deferred unpinned;
         lk.lock();
         for (Slot* s : to_interrupt)
             if (--s->leases == 0) {
@@ -370,7 +372,7 @@ void PoolCore::keep_alive(std::int64_t now)
     for (Slot* s : due) {
         const bool ok = validate_slot(*s, deadline_after(opt_.validation_timeout));
         const std::int64_t checked = time_.ticks();
-        Doomed doomed;
+        Deferred deferred;
         std::unique_lock lk(mu_);
         --checking_;
         s->checking = false;
@@ -378,21 +380,21 @@ void PoolCore::keep_alive(std::int64_t now)
         if (!ok) ++keepalive_failures_;
         if (!ok || closed_) {
             if (shared_) std::erase(slots_, s), slots_.push_back(s);  // doom_locked finds it either way
-            doom_locked(s, closed_ ? DestroyReason::closed : DestroyReason::validation, doomed);
+            doom_locked(s, closed_ ? DestroyReason::closed : DestroyReason::validation, deferred);
         } else {
             s->checked_ticks = checked;
             s->keepalive_due_ticks = keepalive_due_locked(checked);
             if (!shared_) {
-                if (waiters_head_) grant_locked(waiters_head_, s);
+                if (waiters_head_) grant_locked(waiters_head_, s, checked, deferred);
                 else idle_.push_back(s);  // keeps its idle_since, so idle eviction still applies
             } else if (waiters_head_) {
-                while (waiters_head_ && s->leases < cap_) grant_locked(waiters_head_, s);
+                while (waiters_head_ && s->leases < cap_) grant_locked(waiters_head_, s, checked, deferred);
             }
         }
         start_creations_locked();
         lk.unlock();
         if (!ok) emit(Event{.kind = EventKind::keepalive_failed, .pool = opt_.name, .resource_id = s->id});
-        if (!doomed.empty()) finish(doomed);
+        if (!deferred.empty()) finish(deferred);
     }
 }
 

@@ -86,20 +86,20 @@ protected:
 private:
     struct Waiter;
     struct AcquireContext;
-    struct Doomed;  // slots to destroy once the lock is released
+    struct Deferred;  // work for once the lock is released: slots to destroy, waiters to wake
 
     // acquire (pool_core_acquire.cpp)
-    LeaseRecord* obtain_locked(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Doomed& doomed,
+    LeaseRecord* obtain_locked(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Deferred& deferred,
                                std::int64_t now);
-    void flush_locked(std::unique_lock<std::mutex>& lk, Doomed& doomed);
-    LeaseRecord* acquire_slow(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Doomed& doomed);
+    void flush_locked(std::unique_lock<std::mutex>& lk, Deferred& deferred);
+    LeaseRecord* acquire_slow(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Deferred& deferred);
     LeaseRecord* checked_out(LeaseRecord* rec, AcquireContext& ctx, std::unique_lock<std::mutex>& lk,
-                             Doomed& doomed);
-    Slot* take_available_locked(std::int64_t now, Doomed& doomed);
+                             Deferred& deferred);
+    Slot* take_available_locked(std::int64_t now, Deferred& deferred);
     bool may_overtake_locked(std::int64_t now) const noexcept;
-    LeaseRecord* lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now, bool counted);
+    LeaseRecord* lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now);
     void unlease_locked(LeaseRecord* rec) noexcept;
-    void grant_locked(Waiter* w, Slot* slot) noexcept;
+    void grant_locked(Waiter* w, Slot* slot, std::int64_t now, Deferred& deferred) noexcept;
     void remove_waiter_locked(Waiter* w) noexcept;
     void wake_front_locked() noexcept;
     [[noreturn]] void throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen);
@@ -107,16 +107,18 @@ private:
     PoolSnapshot snapshot_locked() const noexcept;
 
     // release and placement (pool_core.cpp)
-    void place_locked(Slot* slot, bool broken, std::int64_t now, Doomed& doomed) noexcept;
-    void doom_locked(Slot* slot, DestroyReason reason, Doomed& doomed) noexcept;
-    void finish(Doomed& doomed) noexcept;  // destroys outside the lock, then settles counts
+    void place_locked(Slot* slot, bool broken, std::int64_t now, Deferred& deferred) noexcept;
+    void doom_locked(Slot* slot, DestroyReason reason, Deferred& deferred) noexcept;
+    // Wakes granted waiters, destroys doomed slots, then settles counts. May
+    // delete `this` if it destroyed slots; touches nothing of `this` if not.
+    void finish(Deferred& deferred) noexcept;
     bool unreferenced_locked() const noexcept;
 
     // creation and housekeeping (pool_core_maintenance.cpp)
     std::size_t creation_demand_locked() const noexcept;
     void start_creations_locked() noexcept;
     void creator_main() noexcept;
-    void deliver_locked(Slot* slot, Doomed& doomed) noexcept;
+    void deliver_locked(Slot* slot, std::int64_t now, Deferred& deferred) noexcept;
     void fail_front_waiter_locked(const std::exception_ptr& error, const std::string& text) noexcept;
     void fail_all_waiters_locked(const std::exception_ptr& error, const std::string& text) noexcept;
     [[noreturn]] void throw_circuit_open_locked(std::int64_t now);

@@ -39,6 +39,7 @@ struct LeaseRecord {
     std::int64_t acquired_ticks = 0;
     std::uint32_t site_index = 0;
     bool broken = false;          // mark_broken(); read by the releasing thread only
+    bool validate_due = false;    // idle long enough to be validated before it is handed out
     bool leak_reported = false;
     bool overdue = false;         // past its deadline without a heartbeat
     bool reclaimed = false;       // its resource was interrupted; destroy on return
