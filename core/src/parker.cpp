@@ -15,19 +15,27 @@ namespace respool::detail {
 
 void Parker::post() noexcept
 {
-    tokens_.fetch_add(1, std::memory_order_release);
+    const std::uint32_t before = word_.fetch_add(1, std::memory_order_release);
     // From here on the owner may have gone (see the header): use the address only.
-    syscall(SYS_futex, &tokens_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+    if (before & sleeping) syscall(SYS_futex, &word_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
 bool Parker::wait_until(Deadline deadline) noexcept
 {
+    std::uint32_t w = word_.load(std::memory_order_acquire);
     for (;;) {
-        if (try_take()) return true;
+        if (w & ~sleeping) {
+            if (word_.compare_exchange_weak(w, (w - 1) & ~sleeping, std::memory_order_acquire)) return true;
+            continue;
+        }
         timespec abs{};
         const timespec* timeout = nullptr;
         if (deadline != Deadline::max()) {
-            if (SteadyClock::now() >= deadline) return false;
+            if (SteadyClock::now() >= deadline) {
+                // Awake for good: posts need not wake us any more.
+                if (word_.compare_exchange_weak(w, w & ~sleeping, std::memory_order_acquire)) return false;
+                continue;
+            }
             // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, the
             // steady clock's own, so a deadline needs no conversion.
             const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
@@ -35,9 +43,15 @@ bool Parker::wait_until(Deadline deadline) noexcept
             abs.tv_nsec = static_cast<long>(ns % 1'000'000'000);
             timeout = &abs;
         }
-        // Sleeps only while the word is still 0; EAGAIN, EINTR, ETIMEDOUT and
-        // spurious returns all come back round to try_take and the clock.
-        syscall(SYS_futex, &tokens_, FUTEX_WAIT_BITSET_PRIVATE, 0u, timeout, nullptr, FUTEX_BITSET_MATCH_ANY);
+        if (!(w & sleeping)) {
+            if (!word_.compare_exchange_weak(w, sleeping, std::memory_order_acquire)) continue;
+            w = sleeping;
+        }
+        // Sleeps only while the word is still "sleeping, no tokens"; a post
+        // in between makes the call return at once. Wake-ups, EAGAIN, EINTR
+        // and timeouts all come back round to the word and the clock.
+        syscall(SYS_futex, &word_, FUTEX_WAIT_BITSET_PRIVATE, sleeping, timeout, nullptr, FUTEX_BITSET_MATCH_ANY);
+        w = word_.load(std::memory_order_acquire);
     }
 }
 

@@ -40,14 +40,11 @@ public:
 
 private:
 #if defined(__linux__)
-    bool try_take() noexcept
-    {
-        std::uint32_t t = tokens_.load(std::memory_order_acquire);
-        while (t > 0)
-            if (tokens_.compare_exchange_weak(t, t - 1, std::memory_order_acquire)) return true;
-        return false;
-    }
-    std::atomic<std::uint32_t> tokens_{0};
+    // The futex word: tokens in the low bits, and a flag the owner sets
+    // before it sleeps, so that a post to an owner who is awake (the common
+    // case under contention) costs no system call.
+    static constexpr std::uint32_t sleeping = 1u << 31;
+    std::atomic<std::uint32_t> word_{0};
 #else
     std::mutex mu_;
     std::condition_variable cv_;

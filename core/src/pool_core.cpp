@@ -93,22 +93,25 @@ bool PoolCore::unreferenced_locked() const noexcept
 
 void PoolCore::release(LeaseRecord* rec) noexcept
 {
+    const std::int64_t now = time_.ticks();
     Slot* slot = rec->slot;
     bool broken = rec->broken;
     // An exclusive resource is the holder's alone until it is back in the pool,
     // so it can be checked and reset without the lock.
     if (!broken && caps_.is_broken) broken = slot_is_broken(*slot);
     if (!broken && caps_.reset && !shared_) broken = !reset_slot(*slot);
+    // The hold time's bucket is worked out before the lock is taken: the
+    // clock read and the arithmetic after it stay out of the critical section.
+    const std::int64_t held = now - rec->acquired_ticks;
+    const int held_bucket = Histogram::index(held);
 
     Deferred deferred;
     std::unique_lock lk(mu_);
-    const std::int64_t now = time_.ticks();
     const bool was_reported = rec->leak_reported;
     const std::source_location site = rec->site;
     const std::thread::id thread = rec->thread;
-    const std::int64_t held = now - rec->acquired_ticks;
     if (rec->reclaimed) broken = true;  // interrupted by the pool: never lend it again
-    sites_.on_release(rec->site_index, held);
+    sites_.on_release(rec->site_index, held, held_bucket);
     unlease_locked(rec);
     place_locked(slot, broken, now, deferred);
     const bool drained = closed_ && leases_out_ == 0;

@@ -19,10 +19,12 @@ public:
     static constexpr int max_log2 = 44;
     static constexpr int bucket_count = max_log2 << sub_bits;  // the last bucket also takes overflow
 
-    void record(std::int64_t ns) noexcept
+    void record(std::int64_t value) noexcept { record(value, index(value)); }
+    /// As `record`, with `bucket == index(value)` already known.
+    void record(std::int64_t value, int bucket) noexcept
     {
-        const std::uint64_t v = ns > 0 ? static_cast<std::uint64_t>(ns) : 0;
-        ++counts_[index(v)];
+        const std::uint64_t v = value > 0 ? static_cast<std::uint64_t>(value) : 0;
+        ++counts_[static_cast<std::size_t>(bucket)];
         ++count_;
         sum_ += v;
         if (v > max_) max_ = v;
@@ -34,8 +36,9 @@ public:
     void merge(const Histogram& other) noexcept;
     std::uint64_t count() const noexcept { return count_; }
 
-    static int index(std::uint64_t v) noexcept
+    static int index(std::int64_t value) noexcept
     {
+        const std::uint64_t v = value > 0 ? static_cast<std::uint64_t>(value) : 0;
         if (v < (1u << sub_bits)) return static_cast<int>(v);
         const int log2 = 63 - std::countl_zero(v);
         if (log2 > max_log2) return bucket_count - 1;

@@ -42,11 +42,12 @@ public:
         ++e.holding;
         e.wait.record(wait_ticks);
     }
-    void on_release(std::uint32_t i, std::int64_t hold_ticks) noexcept
+    /// `bucket` is `Histogram::index(hold_ticks)`, computed by the caller outside the lock.
+    void on_release(std::uint32_t i, std::int64_t hold_ticks, int bucket) noexcept
     {
         Entry& e = entries_[i];
         --e.holding;
-        e.hold.record(hold_ticks);
+        e.hold.record(hold_ticks, bucket);
     }
     /// Undoes `on_acquire` for a lease that was never handed out.
     void on_discard(std::uint32_t i) noexcept
