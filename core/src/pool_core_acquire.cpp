@@ -42,7 +42,7 @@ LeaseRecord* PoolCore::acquire(std::chrono::nanoseconds timeout, const std::stop
     }
 }
 
-LeaseRecord* PoolCore::obtain_locked(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Deferred& deferred,
+LeaseRecord* PoolCore::obtain_locked(AcquireContext& ctx, std::unique_lock<PoolMutex>& lk, Deferred& deferred,
                                      std::int64_t now)
 {
     for (;;) {
@@ -61,7 +61,7 @@ LeaseRecord* PoolCore::obtain_locked(AcquireContext& ctx, std::unique_lock<std::
     }
 }
 
-void PoolCore::flush_locked(std::unique_lock<std::mutex>& lk, Deferred& deferred)
+void PoolCore::flush_locked(std::unique_lock<PoolMutex>& lk, Deferred& deferred)
 {
     ++callers_;  // keeps the pool while the lock is released
     lk.unlock();
@@ -128,7 +128,7 @@ LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::
     return rec;
 }
 
-LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, std::unique_lock<std::mutex>& lk,
+LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, std::unique_lock<PoolMutex>& lk,
                                    Deferred& deferred)
 {
     // `lk` may or may not be held on entry (a granted waiter comes here without it).
@@ -187,7 +187,7 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, std::u
     }
 }
 
-LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Deferred& deferred)
+LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<PoolMutex>& lk, Deferred& deferred)
 {
     if (waiting_ >= opt_.max_waiters) {
         ++rejections_;

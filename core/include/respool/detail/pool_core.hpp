@@ -9,7 +9,7 @@
 // Lifetime: the state outlives the `Pool` object while leases are out; it
 // deletes itself when the pool handle is gone and no lease, caller, thread
 // or destruction refers to it any more (`unreferenced_locked`).
-// Locking: one mutex, `mu_`; adapter hooks and user callbacks never run
+// Locking: one mutex, `mu_` (see pool_mutex.hpp); adapter hooks and user callbacks never run
 // under it.
 #pragma once
 
@@ -24,6 +24,7 @@
 #include <respool/detail/creation_governor.hpp>
 #include <respool/detail/histogram.hpp>
 #include <respool/detail/idle_list.hpp>
+#include <respool/detail/pool_mutex.hpp>
 #include <respool/detail/site_table.hpp>
 #include <respool/detail/slot.hpp>
 #include <respool/detail/time_base.hpp>
@@ -89,11 +90,11 @@ private:
     struct Deferred;  // work for once the lock is released: slots to destroy, waiters to wake
 
     // acquire (pool_core_acquire.cpp)
-    LeaseRecord* obtain_locked(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Deferred& deferred,
+    LeaseRecord* obtain_locked(AcquireContext& ctx, std::unique_lock<PoolMutex>& lk, Deferred& deferred,
                                std::int64_t now);
-    void flush_locked(std::unique_lock<std::mutex>& lk, Deferred& deferred);
-    LeaseRecord* acquire_slow(AcquireContext& ctx, std::unique_lock<std::mutex>& lk, Deferred& deferred);
-    LeaseRecord* checked_out(LeaseRecord* rec, AcquireContext& ctx, std::unique_lock<std::mutex>& lk,
+    void flush_locked(std::unique_lock<PoolMutex>& lk, Deferred& deferred);
+    LeaseRecord* acquire_slow(AcquireContext& ctx, std::unique_lock<PoolMutex>& lk, Deferred& deferred);
+    LeaseRecord* checked_out(LeaseRecord* rec, AcquireContext& ctx, std::unique_lock<PoolMutex>& lk,
                              Deferred& deferred);
     Slot* take_available_locked(std::int64_t now, Deferred& deferred);
     bool may_overtake_locked(std::int64_t now) const noexcept;
@@ -146,9 +147,9 @@ private:
     const std::int64_t keepalive_ticks_;
     const std::int64_t max_lease_ticks_;
 
-    mutable std::mutex mu_;
+    mutable PoolMutex mu_;
     // Everything below is guarded by mu_.
-    std::condition_variable state_cv_;  // housekeeper sleep, drain, threads/callers leaving
+    std::condition_variable_any state_cv_;  // housekeeper sleep, drain, threads/callers leaving
     IdleList idle_;                     // exclusive mode only
     std::vector<Slot*> slots_;          // every live slot
     Waiter* waiters_head_ = nullptr;    // FIFO of waiting callers (their stack frames)
