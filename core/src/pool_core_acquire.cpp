@@ -30,10 +30,20 @@ LeaseRecord* PoolCore::acquire(std::chrono::nanoseconds timeout, const std::stop
         }
         return checked_out(rec, ctx, lk, deferred);
     } catch (const AcquireTimeout& e) {
-        if (lk.owns_lock()) lk.unlock();
+        // Thrown under the lock. Count as a caller while the listeners run
+        // unlocked, so the pool cannot be destroyed under them.
+        if (!lk.owns_lock()) lk.lock();
+        ++callers_;
+        lk.unlock();
         if (!deferred.empty()) finish(deferred);
         emit(Event{.kind = EventKind::acquire_timeout, .pool = opt_.name, .duration = timeout,
                    .message = e.what(), .site = site, .thread = std::this_thread::get_id()});
+        lk.lock();
+        --callers_;
+        if (closed_ && callers_ == 0) state_cv_.notify_all();
+        const bool last = unreferenced_locked();
+        lk.unlock();
+        if (last) delete this;
         throw;
     } catch (...) {
         if (lk.owns_lock()) lk.unlock();
