@@ -112,6 +112,7 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     const std::thread::id thread = rec->thread;
     if (rec->reclaimed) broken = true;  // interrupted by the pool: never lend it again
     sites_.on_release(rec->site_index, held, held_bucket);
+    slot->last_holder = thread;
     unlease_locked(rec);
     place_locked(slot, broken, now, deferred);
     const bool drained = closed_ && leases_out_ == 0;

@@ -56,7 +56,7 @@ LeaseRecord* PoolCore::obtain_locked(AcquireContext& ctx, std::unique_lock<PoolM
                                      std::int64_t now)
 {
     for (;;) {
-        if (Slot* slot = may_overtake_locked(now) ? take_available_locked(now, deferred) : nullptr)
+        if (Slot* slot = may_overtake_locked(now) ? take_available_locked(now, ctx.thread, deferred) : nullptr)
             return lease_locked(slot, ctx, now);
         if (!deferred.empty()) {
             // Expired resources met on the way: destroy them before waiting,
@@ -88,9 +88,22 @@ bool PoolCore::may_overtake_locked(std::int64_t now) const noexcept
     return waiters_head_ == nullptr || (fairness_ticks_ > 0 && now - waiters_head_->enqueued_ticks < fairness_ticks_);
 }
 
-Slot* PoolCore::take_available_locked(std::int64_t now, Deferred& deferred)
+Slot* PoolCore::take_available_locked(std::int64_t now, std::thread::id thread, Deferred& deferred)
 {
     if (!shared_) {
+        if (opt_.idle_order == IdleOrder::lifo && idle_.size() > 1 && idle_.at(idle_.size() - 1)->last_holder != thread) {
+            // Thread affinity: the resource this thread used last, if it is
+            // among the most recently returned, still has this core's caches
+            // (a connection's buffers, say) warm.
+            const std::size_t n = idle_.size();
+            for (std::size_t k = 2; k <= n && k <= affinity_scan; ++k) {
+                if (idle_.at(n - k)->last_holder != thread) continue;
+                Slot* s = idle_.at(n - k);
+                if (now >= s->expires_ticks) break;
+                idle_.erase(n - k);
+                return s;
+            }
+        }
         while (!idle_.empty()) {
             Slot* s = opt_.idle_order == IdleOrder::lifo ? idle_.pop_back() : idle_.pop_front();
             if (now >= s->expires_ticks) {
@@ -245,7 +258,7 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<PoolMu
         if (w.error) { outcome = Outcome::failed; break; }
         if (closed_) { outcome = Outcome::closed; break; }
         if (w.cancelled || ctx.stop.stop_requested()) { outcome = Outcome::cancelled; break; }
-        if (waiters_head_ == &w && (taken = take_available_locked(time_.ticks(), deferred))) {
+        if (waiters_head_ == &w && (taken = take_available_locked(time_.ticks(), ctx.thread, deferred))) {
             outcome = Outcome::took;
             break;
         }

@@ -258,3 +258,38 @@ TEST_CASE("a pool works with an adapter that has no optional hooks")
     lease.release();
     CHECK(pool.stats().destroyed[DestroyReason::broken] == 1);
 }
+
+TEST_CASE("a thread gets back the resource it used last while it is idle (LIFO order)")
+{
+    // Its caches (a connection's buffers, say) are still warm on this core.
+    Fixture f;
+    FakePool pool{f.adapter(), f.options(3)};
+    auto mine = pool.acquire();
+    const std::uint64_t my_serial = mine->serial;
+    std::optional<respool::Lease<respool::testing::FakeAdapter>> theirs;
+    std::thread([&] { theirs.emplace(pool.acquire()); }).join();
+    const std::uint64_t their_serial = (*theirs)->serial;
+    REQUIRE(my_serial != their_serial);
+    mine.release();
+    theirs.reset();  // returned last: plain LIFO would lend it next
+    CHECK(pool.acquire()->serial == my_serial);
+}
+
+TEST_CASE("FIFO idle order ignores thread affinity: it rotates through every resource")
+{
+    Fixture f;
+    auto options = f.options(3);
+    options.idle_order = IdleOrder::fifo;
+    FakePool pool{f.adapter(), options};
+    auto mine = pool.acquire();
+    const std::uint64_t my_serial = mine->serial;
+    std::optional<respool::Lease<respool::testing::FakeAdapter>> theirs;
+    std::thread([&] { theirs.emplace(pool.acquire()); }).join();
+    const std::uint64_t their_serial = (*theirs)->serial;
+    mine.release();  // returned first: FIFO lends it next, whoever asks
+    theirs.reset();
+    std::uint64_t other = 0;
+    std::thread([&] { other = pool.acquire()->serial; }).join();
+    CHECK(other == my_serial);
+    CHECK(pool.acquire()->serial == their_serial);
+}

@@ -96,7 +96,8 @@ private:
     LeaseRecord* acquire_slow(AcquireContext& ctx, std::unique_lock<PoolMutex>& lk, Deferred& deferred);
     LeaseRecord* checked_out(LeaseRecord* rec, AcquireContext& ctx, std::unique_lock<PoolMutex>& lk,
                              Deferred& deferred);
-    Slot* take_available_locked(std::int64_t now, Deferred& deferred);
+    Slot* take_available_locked(std::int64_t now, std::thread::id thread, Deferred& deferred);
+    static constexpr std::size_t affinity_scan = 8;  // idle resources looked at for this thread's last one
     bool may_overtake_locked(std::int64_t now) const noexcept;
     LeaseRecord* lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now);
     void unlease_locked(LeaseRecord* rec) noexcept;

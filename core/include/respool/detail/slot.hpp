@@ -24,6 +24,7 @@ struct Slot {
     std::int64_t checked_ticks = 0;          // last successful keepalive validation
     std::int64_t keepalive_due_ticks = INT64_MAX;
     std::size_t leases = 0;                  // holders now (granted counts)
+    std::thread::id last_holder{};           // thread of the last lease (affinity on borrow)
     bool retiring = false;                   // takes no new leases; destroyed once free
     bool replacement_requested = false;      // shared mode: make-before-break pending
     bool fresh = true;                       // never leased yet: needs no validation
