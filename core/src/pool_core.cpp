@@ -226,8 +226,8 @@ void PoolCore::doom_locked(Slot* slot, DestroyReason reason, Deferred& deferred)
         --pending_replacements_;
     }
     slot->destroy_reason = reason;
-    slot->next_doomed = deferred.head;
-    deferred.head = slot;
+    slot->next_doomed = deferred.doomed;
+    deferred.doomed = slot;
     ++destroying_;
 }
 
@@ -241,10 +241,10 @@ void PoolCore::finish(Deferred& deferred) noexcept
         w->parker.post();
         w = next;
     }
-    if (!deferred.head) return;  // nothing of `this` may be touched now
+    if (!deferred.doomed) return;  // nothing of `this` may be touched now
     std::size_t count = 0;
     DestroyCounts counts;
-    for (Slot* s = deferred.head; s;) {
+    for (Slot* s = deferred.doomed; s;) {
         Slot* next = s->next_doomed;
         const auto reason = s->destroy_reason;
         const auto id = s->id;
@@ -254,7 +254,7 @@ void PoolCore::finish(Deferred& deferred) noexcept
         emit(Event{.kind = EventKind::destroyed, .pool = opt_.name, .resource_id = id, .reason = reason});
         s = next;
     }
-    deferred.head = nullptr;
+    deferred.doomed = nullptr;
     std::unique_lock lk(mu_);
     for (std::size_t i = 0; i < destroy_reason_count; ++i) destroyed_.by_reason[i] += counts.by_reason[i];
     destroying_ -= count;

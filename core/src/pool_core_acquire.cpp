@@ -262,6 +262,7 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<PoolMu
             outcome = Outcome::took;
             break;
         }
+        if (!deferred.empty()) continue;  // expired ones met on the way: destroy them before sleeping
         if (SteadyClock::now() >= deadline) { outcome = Outcome::timed_out; break; }
         w.woken = false;
         lk.unlock();

@@ -61,9 +61,9 @@ struct PoolCore::AcquireContext {
 /// What a thread owes once it releases the lock: slots taken out of the pool
 /// to destroy, and waiters granted a resource to wake (see `Waiter`).
 struct PoolCore::Deferred {
-    Slot* head = nullptr;
-    Waiter* granted = nullptr;
-    bool empty() const noexcept { return head == nullptr && granted == nullptr; }
+    Slot* doomed = nullptr;      // linked by Slot::next_doomed
+    Waiter* granted = nullptr;   // linked by Waiter::next_granted
+    bool empty() const noexcept { return doomed == nullptr && granted == nullptr; }
 };
 
 std::string format_duration(std::chrono::nanoseconds d);
