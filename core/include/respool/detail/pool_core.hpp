@@ -9,8 +9,9 @@
 // Lifetime: the state outlives the `Pool` object while leases are out; it
 // deletes itself when the pool handle is gone and no lease, caller, thread
 // or destruction refers to it any more (`unreferenced_locked`).
-// Locking: one mutex, `mu_` (see pool_mutex.hpp); adapter hooks and user callbacks never run
-// under it.
+// Locking: one mutex, `mu_` (see pool_mutex.hpp); adapter hooks and user
+// callbacks never run under it. Queued callers sleep on parkers of their own
+// and are woken after the lock is released (core/src/pool_core_internal.hpp).
 #pragma once
 
 #include <condition_variable>
