@@ -102,6 +102,13 @@ void add_key(std::string& out, std::string_view key)
 
 } // namespace
 
+std::string json_string(std::string_view text)
+{
+    std::string out;
+    append_json_string(out, text);
+    return out;
+}
+
 JsonLinesListener::JsonLinesListener(std::FILE* out) : out_(out) {}
 JsonLinesListener::JsonLinesListener(Sink sink) : sink_(std::move(sink)) {}
 

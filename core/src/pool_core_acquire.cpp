@@ -249,6 +249,11 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<PoolMu
     enum class Outcome { granted, took, failed, closed, cancelled, timed_out } outcome;
     Slot* taken = nullptr;
     std::uint32_t consumed = 0;  // parker tokens taken
+    // A grant's token is posted after its granter's unlock: before `w` goes,
+    // take every token promised to it (`promised` is final once dequeued).
+    const auto take_promised = [&](std::uint32_t promised) noexcept {
+        for (; consumed < promised; ++consumed) w.parker.wait();
+    };
     for (;;) {
         if (!deferred.empty()) {
             flush_locked(lk, deferred);  // still queued: a grant may arrive meanwhile
@@ -270,11 +275,8 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<PoolMu
         if (LeaseRecord* rec = w.grant.load(std::memory_order_acquire)) {
             // Handed a resource: the granter leased it in our name and ended
             // our `callers_` share, so we leave without touching the lock
-            // (which is what makes a hand-off cheap). `promised` is final.
-            while (consumed < w.promised) {
-                w.parker.wait();
-                ++consumed;
-            }
+            // (which is what makes a hand-off cheap).
+            take_promised(w.promised);
             on_stop.reset();
             return rec;
         }
@@ -289,10 +291,7 @@ LeaseRecord* PoolCore::acquire_slow(AcquireContext& ctx, std::unique_lock<PoolMu
     if (on_stop || consumed < w.promised) {
         const std::uint32_t promised = w.promised;
         lk.unlock();
-        while (consumed < promised) {  // a grant's token comes after its granter's unlock
-            w.parker.wait();
-            ++consumed;
-        }
+        take_promised(promised);
         on_stop.reset();  // waits for a running callback, which needs the lock
         lk.lock();
     }

@@ -4,24 +4,13 @@
 
 #include <fmt/format.h>
 
+#include <respool/listeners.hpp>
+
 namespace demo {
 
 std::string json_quote(std::string_view s)
 {
-    std::string out = "\"";
-    for (const char c : s) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-            else out += c;
-        }
-    }
-    return out + "\"";
+    return respool::json_string(s);
 }
 
 void JsonWriter::newline()

@@ -1,6 +1,7 @@
 // demo/json_writer.hpp — a small streaming JSON writer for the --json summary.
 //
-// Writes objects, arrays, strings (escaped, control characters as \uXXXX),
+// Writes objects, arrays, strings (escaped, control characters as \uXXXX,
+// invalid UTF-8 as U+FFFD),
 // numbers (non-finite ones as null), booleans and null, two spaces of
 // indentation per level. Commas are inserted by the writer; keys are given
 // with `key` before each member's value. Not thread-safe (one owner).
@@ -54,7 +55,7 @@ private:
     bool after_key_ = false;
 };
 
-/// `s` as a JSON string literal, quotes included.
+/// `s` as a JSON string literal, quotes included (respool's own escaping).
 std::string json_quote(std::string_view s);
 
 } // namespace demo

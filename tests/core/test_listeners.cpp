@@ -489,3 +489,14 @@ TEST_CASE("fan-out passes every event to each listener in order, skipping null e
     CHECK(sorted(a->seen) == sorted(b->seen));
     CHECK(lines->objects().size() == a->seen.size());
 }
+
+TEST_CASE("json_string quotes and escapes as the JSON-lines listener does")
+{
+    CHECK(respool::json_string("a\"b\\c\n\t") == R"("a\"b\\c\n\t")");
+    CHECK(respool::json_string(std::string_view("\x01", 1)) == R"("\u0001")");
+    CHECK(respool::json_string("caf\xc3\xa9") == "\"caf\xc3\xa9\"");  // valid UTF-8 kept
+    CHECK(respool::json_string("bad \xff byte") == R"("bad \ufffd byte")");
+    const std::string line = R"({"k":)" + respool::json_string("x\xc3\x28y") + "}";
+    JsonChecker checker(line);
+    CHECK(checker.object().has_value());
+}

@@ -92,4 +92,8 @@ private:
     std::vector<std::shared_ptr<EventListener>> listeners_;
 };
 
+/// `text` as a JSON string literal, quotes included, escaped as the JSON-lines
+/// listener writes it; bytes that are not valid UTF-8 become U+FFFD.
+std::string json_string(std::string_view text);
+
 } // namespace respool
