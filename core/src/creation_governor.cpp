@@ -59,7 +59,8 @@ bool CreationGovernor::try_start(std::int64_t now, std::size_t creating, std::in
 
 CreationGovernor::Transition CreationGovernor::on_success(std::int64_t)
 {
-    failures_ = 0;
+    // The run of failures ends only once the new resource proves itself
+    // (`on_proven`): one that breaks on its first use fails the run on.
     next_allowed_ = 0;
     if (open_) {
         // Recovered: start again with one creation at a time.
@@ -69,6 +70,11 @@ CreationGovernor::Transition CreationGovernor::on_success(std::int64_t)
     }
     ramp_ = std::min(cfg_.max_concurrent, ramp_ * 2);
     return Transition::none;
+}
+
+void CreationGovernor::on_proven() noexcept
+{
+    failures_ = 0;
 }
 
 CreationGovernor::Transition CreationGovernor::on_failure(std::int64_t now)

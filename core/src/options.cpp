@@ -30,6 +30,8 @@ void validate_options(const PoolOptions& o)
 {
     if (o.name.empty()) reject("name", "must not be empty");
     if (o.max_size == 0) reject("max_size", "must be at least 1");
+    if (o.max_size > max_pool_size)
+        reject("max_size", fmt::format("{} exceeds the limit of {} resources per pool", o.max_size, max_pool_size));
     if (o.min_idle > o.max_size)
         reject("min_idle", fmt::format("{} exceeds max_size ({})", o.min_idle, o.max_size));
     if (o.max_idle != 0 && o.max_idle > o.max_size)

@@ -1,8 +1,9 @@
-// Private to core/src: the pieces of PoolCore shared by its three .cpp files.
+// Private to core/src: the pieces of PoolCore its source files share.
 #pragma once
 
-#include <atomic>
+#include <stop_token>
 #include <thread>
+#include <vector>
 
 #include <respool/detail/pool_core.hpp>
 
@@ -10,35 +11,9 @@
 
 namespace respool::detail {
 
-/// A caller blocked in acquire; lives on its stack, linked into the queue.
-///
-/// Every wake-up sent to it under the lock counts one more `promised` token
-/// on its parker; it may not leave before it has taken them all, because a
-/// grant posts its token after the granter has released the lock.
-struct PoolCore::Waiter {
-    explicit Waiter(AcquireContext& c) : ctx(&c) {}
-    AcquireContext* ctx;            // the caller's, for leasing on its behalf
-    Parker parker;
-    std::uint32_t promised = 0;     // tokens posted or about to be
-    std::int64_t enqueued_ticks = 0;
-    // A resource handed over directly, leased in the waiter's name (and its
-    // `callers_` share ended) by the granter; read without the lock once set.
-    std::atomic<LeaseRecord*> grant{nullptr};
-    Waiter* next_granted = nullptr; // in a Deferred list, to be woken
-    std::exception_ptr error;       // a creation failed and this waiter takes the failure
-    std::string error_text;
-    bool circuit_open = false;      // the failure opened the breaker
-    std::uint64_t failures_seen = 0;  // create_failures_ when it started waiting
-    bool woken = false;             // told that an idle resource may be there
-    bool cancelled = false;         // its stop token fired
-    bool queued = false;
-    Waiter* prev = nullptr;
-    Waiter* next = nullptr;
-};
-
 /// One acquire call's inputs and progress.
 struct PoolCore::AcquireContext {
-    std::chrono::nanoseconds timeout;
+    std::chrono::milliseconds timeout;
     const std::stop_token& stop;
     const std::source_location& site;
     bool may_wait = true;  // false for try_acquire: no queue, no acquire deadline
@@ -48,6 +23,7 @@ struct PoolCore::AcquireContext {
     bool has_deadline = false;
     AcquirePhase phase = AcquirePhase::queued;
 
+    /// Now + timeout, saturated: `milliseconds::max()` is `Deadline::max()`, no deadline.
     Deadline get_deadline() noexcept
     {
         if (!has_deadline) {
@@ -58,12 +34,41 @@ struct PoolCore::AcquireContext {
     }
 };
 
-/// What a thread owes once it releases the lock: slots taken out of the pool
-/// to destroy, and waiters granted a resource to wake (see `Waiter`).
+/// A caller asleep in acquire; lives on its stack.
+///
+/// Every signal sent to it counts one more `signals` under the lock; it may
+/// not leave before it has taken them all from its parker, because a final
+/// outcome is signalled after the signaller has released the lock.
+struct PoolCore::ThreadWaiter final : Waiter {
+    explicit ThreadWaiter(AcquireContext& c) noexcept : Waiter(&post), ctx(&c) {}
+    static void post(Waiter& w) noexcept { static_cast<ThreadWaiter&>(w).parker.post(); }
+    AcquireContext* ctx;  // for leasing in its name
+    Parker parker;
+};
+
+/// What a thread owes once it releases the lock, in this order: signals to
+/// waiters it dequeued (wake first: they are ready to run), stop requests to
+/// lease holders, destruction of doomed slots, and the log lines and events
+/// about creation failures found on the way. The thread must hold a
+/// reference to the pool until it has run and settled it.
 struct PoolCore::Deferred {
-    Slot* doomed = nullptr;      // linked by Slot::next_doomed
-    Waiter* granted = nullptr;   // linked by Waiter::next_granted
-    bool empty() const noexcept { return doomed == nullptr && granted == nullptr; }
+    Waiter* told = nullptr;               // linked by Waiter::next_told
+    Slot* doomed = nullptr;               // linked by Slot::next_doomed
+    std::vector<std::stop_source> stops;  // empty on the hot paths: no allocation
+    std::size_t destroyed = 0;            // run, waiting to be settled
+    DestroyCounts destroyed_by_reason;
+    // A creation failure found while the lock was held (a new resource broken
+    // on its first use, or the breaker moving).
+    std::string failure;                  // empty: none
+    CreationGovernor::Transition transition = CreationGovernor::Transition::none;
+    std::string transition_error;         // the last creation error, with `transition`
+    std::size_t consecutive_failures = 0;
+
+    bool empty() const noexcept
+    {
+        return told == nullptr && doomed == nullptr && stops.empty() && destroyed == 0 && failure.empty() &&
+               transition == CreationGovernor::Transition::none;
+    }
 };
 
 std::string format_duration(std::chrono::nanoseconds d);

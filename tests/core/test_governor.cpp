@@ -38,6 +38,8 @@ TEST_CASE("back-off doubles per consecutive failure, within its jitter bounds, u
         CHECK(retry == g.last_backoff());
         CHECK(g.try_start(retry, 0, retry));
         g.on_success(retry);
+        CHECK(g.consecutive_failures() == 8);  // a new resource has not proved itself yet
+        g.on_proven();
         CHECK(g.consecutive_failures() == 0);
         CHECK(g.try_start(retry, 0, retry));
     }
@@ -71,6 +73,22 @@ TEST_CASE("the breaker opens after the threshold, fails fast, lets one probe thr
     CHECK(g.try_start(now, 0, retry));
     CHECK(g.on_success(now) == T::closed);
     CHECK(g.state(now) == CircuitState::closed);
+}
+
+TEST_CASE("a probe whose resource fails before proving itself opens the breaker again at once")
+{
+    CreationGovernor g(config(), 5);
+    for (int i = 0; i < 5; ++i) g.on_failure(0);
+    std::int64_t retry = 0;
+    REQUIRE(g.try_start(10'000, 0, retry));
+    REQUIRE(g.on_success(10'000) == T::closed);
+    CHECK(g.on_failure(10'001) == T::opened);  // broken on arrival: still the same run of failures
+    CHECK(g.fails_fast(10'002));
+    REQUIRE(g.try_start(20'001, 0, retry));
+    REQUIRE(g.on_success(20'001) == T::closed);
+    g.on_proven();
+    CHECK(g.on_failure(20'002) == T::none);  // proven: a new run starts from one
+    CHECK(g.consecutive_failures() == 1);
 }
 
 TEST_CASE("after recovery the pool ramps up: one creation at a time, doubling per success")

@@ -41,6 +41,10 @@ struct LeaseMode {
     constexpr bool is_shared() const noexcept { return cap > 1; }
 };
 
+/// Most holders one shared resource may have (`LeaseMode::cap`); a larger
+/// cap is `InvalidOptions` naming `LeaseMode.cap`.
+inline constexpr std::size_t max_lease_cap = 1'000'000;
+
 /// What the pool needs of an adapter: a movable `Resource` and `create(Deadline)`.
 template <class A>
 concept Adapter = std::is_move_constructible_v<typename A::Resource> &&

@@ -32,12 +32,19 @@ public:
     virtual SteadyClock::time_point now() const noexcept = 0;
 };
 
-/// `now + timeout`, saturating instead of overflowing for huge timeouts.
-inline Deadline deadline_after(std::chrono::nanoseconds timeout,
+/// `now + timeout`, saturating: a timeout too long to represent (up to
+/// `milliseconds::max()`, say) gives `Deadline::max()`, which everywhere in
+/// respool means "no deadline". Zero or negative gives `now`.
+template <class Rep, class Period>
+inline Deadline deadline_after(std::chrono::duration<Rep, Period> timeout,
                                Deadline now = SteadyClock::now()) noexcept
 {
-    if (timeout <= std::chrono::nanoseconds::zero()) return now;
-    if (timeout >= Deadline::max() - now) return Deadline::max();
+    if (timeout <= timeout.zero()) return now;
+    // Compared in floating point so that neither side can overflow; below
+    // the limit (about 292 years from the clock's epoch) the sum is exact.
+    using Seconds = std::chrono::duration<long double>;
+    if (std::chrono::duration_cast<Seconds>(timeout) >= std::chrono::duration_cast<Seconds>(Deadline::max() - now))
+        return Deadline::max();
     return now + std::chrono::duration_cast<SteadyClock::duration>(timeout);
 }
 

@@ -49,6 +49,10 @@ enum class LogLevel { debug, info, warning, error };
 /// Receives the pool's log lines; called outside the pool's lock, from any thread.
 using Logger = std::function<void(LogLevel, std::string_view message)>;
 
+/// The largest `max_size` a pool accepts. Nothing is allocated up front for
+/// it: the pool's lists grow with the resources that really exist.
+inline constexpr std::size_t max_pool_size = 1'000'000;
+
 /// Settings of a pool. All durations must be non-negative; zero means "off"
 /// where a field says so.
 struct PoolOptions {
@@ -56,7 +60,8 @@ struct PoolOptions {
     std::string name = "pool";
 
     // --- sizing ---
-    /// Most resources that exist at once, counting those being created.
+    /// Most resources that exist at once, counting those being created and
+    /// those being destroyed. At most `max_pool_size`.
     std::size_t max_size = 10;
     /// Idle resources kept ready, refilled in the background.
     std::size_t min_idle = 0;

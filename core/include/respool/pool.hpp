@@ -83,7 +83,7 @@ public:
     [[nodiscard]] std::optional<Lease<A>> try_acquire(std::source_location site = std::source_location::current())
     {
         static const std::stop_token no_stop;
-        if (detail::LeaseRecord* rec = state_->acquire(std::chrono::nanoseconds::zero(), no_stop, site, false))
+        if (detail::LeaseRecord* rec = state_->acquire(std::chrono::milliseconds::zero(), no_stop, site, false))
             return Lease<A>(state_, rec);
         return std::nullopt;
     }

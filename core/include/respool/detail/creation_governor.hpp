@@ -40,7 +40,13 @@ public:
     /// `retry_at` is when to ask again, or `never` if only another
     /// creation's result can change the answer.
     bool try_start(std::int64_t now, std::size_t creating, std::int64_t& retry_at);
+    /// A creation returned a resource: ends a probe (closing the breaker)
+    /// and ramps up; the count of consecutive failures stays until `on_proven`.
     Transition on_success(std::int64_t now);
+    /// A new resource served a lease healthy or passed a validation: the run
+    /// of consecutive failures is over.
+    void on_proven() noexcept;
+    /// A creation failed, or a new resource failed before it proved itself.
     Transition on_failure(std::int64_t now);
 
     CircuitState state(std::int64_t now) const noexcept;
@@ -51,6 +57,8 @@ public:
     std::size_t consecutive_failures() const noexcept { return failures_; }
     /// The pause chosen after the latest failure (ticks), for tests.
     std::int64_t last_backoff() const noexcept { return last_backoff_; }
+    /// No creation starts before this (back-off after a failure); 0 when none.
+    std::int64_t next_allowed() const noexcept { return next_allowed_; }
     /// When the breaker opened most recently.
     std::int64_t opened_at() const noexcept { return opened_at_; }
 

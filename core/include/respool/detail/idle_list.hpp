@@ -1,8 +1,10 @@
-// Internal: idle resources in return order, in a ring buffer sized once.
-// The front is the least recently returned; LIFO borrows from the back, FIFO
-// from the front. No allocation after construction.
+// Internal: idle resources in return order, in a ring buffer. The front is
+// the least recently returned; LIFO borrows from the back, FIFO from the
+// front. It grows only through `reserve`, which the inventory calls when a
+// resource is created, so returning and borrowing never allocate.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -12,26 +14,43 @@ namespace respool::detail {
 
 class IdleList {
 public:
-    explicit IdleList(std::size_t capacity) : ring_(capacity == 0 ? 1 : capacity) {}
-
     std::size_t size() const noexcept { return size_; }
     bool empty() const noexcept { return size_ == 0; }
-    void push_back(Slot* s) noexcept { ring_[wrap(head_ + size_)] = s; ++size_; }
-    Slot* pop_back() noexcept { --size_; return ring_[wrap(head_ + size_)]; }
-    Slot* pop_front() noexcept
+    /// Room for `n` without allocating again; keeps the order.
+    void reserve(std::size_t n)
     {
-        Slot* s = ring_[head_];
-        head_ = wrap(head_ + 1);
-        --size_;
-        return s;
+        if (n <= ring_.size()) return;
+        std::vector<Slot*> bigger(std::max(n, 2 * ring_.size()));
+        for (std::size_t i = 0; i < size_; ++i) bigger[i] = at(i);
+        ring_.swap(bigger);
+        head_ = 0;
     }
+    /// Needs room (see `reserve`).
+    void push_back(Slot* s) noexcept { ring_[wrap(head_ + size_)] = s; ++size_; }
+    Slot* back() const noexcept { return at(size_ - 1); }
+    Slot* front() const noexcept { return ring_[head_]; }
     /// The i-th from the front.
     Slot* at(std::size_t i) const noexcept { return ring_[wrap(head_ + i)]; }
-    /// Removes the i-th from the front, keeping the order of the rest.
-    void erase(std::size_t i) noexcept
+    /// Removes `s`, keeping the order of the rest. Cheapest at either end,
+    /// where borrows take from.
+    void remove(const Slot* s) noexcept
     {
-        for (std::size_t k = i; k + 1 < size_; ++k) ring_[wrap(head_ + k)] = ring_[wrap(head_ + k + 1)];
-        --size_;
+        if (size_ == 0) return;
+        if (back() == s) {
+            --size_;
+            return;
+        }
+        if (front() == s) {
+            head_ = wrap(head_ + 1);
+            --size_;
+            return;
+        }
+        for (std::size_t i = size_ - 1; i-- > 1;)
+            if (at(i) == s) {
+                for (std::size_t k = i; k + 1 < size_; ++k) ring_[wrap(head_ + k)] = ring_[wrap(head_ + k + 1)];
+                --size_;
+                return;
+            }
     }
 
 private:

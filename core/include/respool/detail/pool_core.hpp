@@ -1,17 +1,30 @@
-// Internal: the resource-agnostic pool machine behind every `Pool<A>`.
+// Internal: the resource-agnostic pool behind every `Pool<A>`.
 //
-// `PoolCore` holds all the state and logic that does not depend on the
-// resource type: sizing, the idle list, the wait queue with bounded
-// fairness, creation threads, housekeeping, leak tracking and stats. It is
-// compiled once (core/src), so `Pool<A>` stays a thin template. The typed
-// part (`PoolState<A>`) supplies the five hooks below.
+// `PoolCore` is the coordinator: it owns the pool's one lock and the parts,
+// each of which keeps one concern and its invariants —
+//   Inventory         the resources and the state each is in (inventory.hpp)
+//   WaitQueue         the waiting callers and the fairness policy (wait_queue.hpp)
+//   LeaseRegistry     outstanding leases, acquire sites, leak tracking (lease_registry.hpp)
+//   Counters          the numbers `stats()` reports (counters.hpp)
+//   CreationGovernor  back-off, circuit breaker, slow start (creation_governor.hpp)
+// — and runs the flows that span them, one concern per source file:
+// acquiring (pool_acquire.cpp), giving back and destroying (pool_release.cpp),
+// creating (pool_creation.cpp), housekeeping (pool_housekeeping.cpp), the
+// error messages (pool_messages.cpp), and construction, close and the
+// read-only views (pool_core.cpp). It is compiled once; `PoolState<A>`
+// supplies the typed hooks below.
 //
-// Lifetime: the state outlives the `Pool` object while leases are out; it
-// deletes itself when the pool handle is gone and no lease, caller, thread
-// or destruction refers to it any more (`unreferenced_locked`).
-// Locking: one mutex, `mu_` (see pool_mutex.hpp); adapter hooks and user
-// callbacks never run under it. Queued callers sleep on parkers of their own
-// and are woken after the lock is released (core/src/pool_core_internal.hpp).
+// Locking: every part is guarded by `mu_`. Nothing user-supplied runs under
+// it — adapter hooks, listeners, loggers, lease stop callbacks — so work for
+// after the unlock is collected in a `Deferred` (pool_core_internal.hpp):
+// waiters to signal, stop tokens to request, resources to destroy. Debug
+// builds assert this at every hook (`RESPOOL_ASSERT_UNLOCKED`).
+//
+// Lifetime: one reference count, `refs_`, guarded by `mu_`: the `Pool`
+// handle, each lease, each of the pool's threads and each caller while it is
+// inside a pool operation hold one. `unref` drops one and deletes the state
+// with the last: the only place it is deleted. A lease that outlives its
+// `Pool` therefore stays valid.
 #pragma once
 
 #include <condition_variable>
@@ -22,13 +35,14 @@
 #include <vector>
 
 #include <respool/adapter.hpp>
+#include <respool/detail/counters.hpp>
 #include <respool/detail/creation_governor.hpp>
-#include <respool/detail/histogram.hpp>
-#include <respool/detail/idle_list.hpp>
+#include <respool/detail/inventory.hpp>
+#include <respool/detail/lease_registry.hpp>
 #include <respool/detail/pool_mutex.hpp>
-#include <respool/detail/site_table.hpp>
 #include <respool/detail/slot.hpp>
 #include <respool/detail/time_base.hpp>
+#include <respool/detail/wait_queue.hpp>
 #include <respool/error.hpp>
 #include <respool/event.hpp>
 #include <respool/lease_info.hpp>
@@ -47,21 +61,22 @@ struct Capabilities {
 
 class PoolCore {
 public:
+    /// Validates `options` and `mode` (throws `InvalidOptions`); starts nothing.
     PoolCore(PoolOptions options, LeaseMode mode, Capabilities caps);
     PoolCore(const PoolCore&) = delete;
     PoolCore& operator=(const PoolCore&) = delete;
 
     /// Starts background work; called once the typed part is constructed.
     void start();
-    /// Called by `~Pool`: closes, waits for the pool's threads, drops the
-    /// handle's reference. `this` may be deleted on return.
+    /// Called by `~Pool`: closes, waits until no pool thread or caller is
+    /// inside the pool, drops the handle's reference. `this` may be gone on return.
     void destroy_handle() noexcept;
 
-    /// Returns a leased record or throws; with `may_wait == false`, returns
-    /// null instead of waiting.
-    LeaseRecord* acquire(std::chrono::nanoseconds timeout, const std::stop_token& stop,
+    /// A leased record, or throws; with `may_wait == false` (try_acquire),
+    /// null instead of waiting or creating.
+    LeaseRecord* acquire(std::chrono::milliseconds timeout, const std::stop_token& stop,
                          const std::source_location& site, bool may_wait);
-    /// Gives a lease back; may delete `this` when it was the last reference.
+    /// Gives a lease back; `this` may be gone on return.
     void release(LeaseRecord* record) noexcept;
 
     std::stop_token lease_stop_token(LeaseRecord* record);
@@ -86,49 +101,54 @@ protected:
     virtual void interrupt_slot(Slot& slot) noexcept = 0;
 
 private:
-    struct Waiter;
     struct AcquireContext;
-    struct Deferred;  // work for once the lock is released: slots to destroy, waiters to wake
+    struct ThreadWaiter;
+    struct Deferred;
+    using Lock = std::unique_lock<PoolMutex>;
 
-    // acquire (pool_core_acquire.cpp)
-    LeaseRecord* obtain_locked(AcquireContext& ctx, std::unique_lock<PoolMutex>& lk, Deferred& deferred,
-                               std::int64_t now);
-    void flush_locked(std::unique_lock<PoolMutex>& lk, Deferred& deferred);
-    LeaseRecord* acquire_slow(AcquireContext& ctx, std::unique_lock<PoolMutex>& lk, Deferred& deferred);
-    LeaseRecord* checked_out(LeaseRecord* rec, AcquireContext& ctx, std::unique_lock<PoolMutex>& lk,
-                             Deferred& deferred);
-    Slot* take_available_locked(std::int64_t now, std::thread::id thread, Deferred& deferred);
-    static constexpr std::size_t affinity_scan = 8;  // idle resources looked at for this thread's last one
-    bool may_overtake_locked(std::int64_t now) const noexcept;
+    // lifetime and deferred work (pool_core.cpp)
+    void unref(Lock& lk) noexcept;                        // lk held; released on return; `this` may be gone
+    void tell_waiters(Deferred& d) noexcept;              // unlocked: signals dequeued waiters
+    void run_unlocked(Deferred& d) noexcept;              // unlocked: signals, stop requests, destruction
+    void settle_locked(Deferred& d) noexcept;             // locked: counts what run_unlocked destroyed
+    void flush(Lock& lk, Deferred& d) noexcept;           // locked on entry and return; caller holds a ref
+    void finish_and_unref(Lock& lk, Deferred& d) noexcept;  // locked on entry; released; `this` may be gone
+    void check_invariants_locked() const noexcept;
+
+    // acquiring (pool_acquire.cpp)
+    LeaseRecord* obtain_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now);
+    LeaseRecord* wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d);
+    LeaseRecord* checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& lk, Deferred& d);
     LeaseRecord* lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now);
-    void unlease_locked(LeaseRecord* rec) noexcept;
-    void grant_locked(Waiter* w, Slot* slot, std::int64_t now, Deferred& deferred) noexcept;
-    void remove_waiter_locked(Waiter* w) noexcept;
-    void wake_front_locked() noexcept;
-    [[noreturn]] void throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen);
-    std::vector<LeaseInfo> holders_locked(std::int64_t now) const;
-    PoolSnapshot snapshot_locked() const noexcept;
+    void grant_locked(Waiter& w, Slot* slot, std::int64_t now, Deferred& d) noexcept;
+    void tell_locked(Waiter& w, WaitOutcome outcome, Deferred& d) noexcept;
+    void hint_next_locked() noexcept;
 
-    // release and placement (pool_core.cpp)
-    void place_locked(Slot* slot, bool broken, std::int64_t now, Deferred& deferred) noexcept;
-    void doom_locked(Slot* slot, DestroyReason reason, Deferred& deferred) noexcept;
-    // Wakes granted waiters, destroys doomed slots, then settles counts. May
-    // delete `this` if it destroyed slots; touches nothing of `this` if not.
-    void finish(Deferred& deferred) noexcept;
-    bool unreferenced_locked() const noexcept;
+    // giving back (pool_release.cpp)
+    void place_locked(Slot* slot, std::int64_t now, bool returned, Deferred& d) noexcept;
+    void retire_locked(Slot* slot, DestroyReason why, Deferred& d) noexcept;
+    void prove_locked(Slot* slot) noexcept;
+    void failed_unproven_locked(Slot* slot, const char* what, Deferred& d) noexcept;
 
-    // creation and housekeeping (pool_core_maintenance.cpp)
+    // creating (pool_creation.cpp)
     std::size_t creation_demand_locked() const noexcept;
     void start_creations_locked() noexcept;
     void creator_main() noexcept;
-    void deliver_locked(Slot* slot, std::int64_t now, Deferred& deferred) noexcept;
-    void fail_front_waiter_locked(const std::exception_ptr& error, const std::string& text) noexcept;
-    void fail_all_waiters_locked(const std::exception_ptr& error, const std::string& text) noexcept;
-    [[noreturn]] void throw_circuit_open_locked(std::int64_t now);
-    void keep_alive(std::int64_t now);  // maintenance: validate idle resources that are due
+    void deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept;
+    void creation_failed_locked(const std::exception_ptr& error, const std::string& text, bool from_create,
+                                Deferred& d) noexcept;
+    std::int64_t expiry_for_new_slot_locked(std::int64_t now) noexcept;
     std::int64_t keepalive_due_locked(std::int64_t now) noexcept;
+
+    // housekeeping (pool_housekeeping.cpp)
     void housekeeper_main() noexcept;
-    std::int64_t lifetime_for_new_slot_locked() noexcept;
+    void evict_locked(std::int64_t now, Deferred& d) noexcept;
+    void keep_alive();
+
+    // messages (pool_messages.cpp)
+    [[noreturn]] void throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen);
+    [[noreturn]] void throw_circuit_open_locked(std::int64_t real_now);
+    PoolSnapshot snapshot_locked() const noexcept;
 
     // outputs
     void emit(const Event& event) const noexcept;
@@ -145,46 +165,25 @@ private:
     const std::int64_t idle_timeout_ticks_;
     const std::int64_t lifetime_ticks_;
     const std::int64_t leak_threshold_ticks_;
-    const std::int64_t fairness_ticks_;
     const std::int64_t keepalive_ticks_;
     const std::int64_t max_lease_ticks_;
 
     mutable PoolMutex mu_;
     // Everything below is guarded by mu_.
-    std::condition_variable_any state_cv_;  // housekeeper sleep, drain, threads/callers leaving
-    IdleList idle_;                     // exclusive mode only
-    std::vector<Slot*> slots_;          // every live slot
-    Waiter* waiters_head_ = nullptr;    // FIFO of waiting callers (their stack frames)
-    Waiter* waiters_tail_ = nullptr;
-    std::size_t waiting_ = 0;
-    std::size_t total_ = 0;       // slots alive, being created or being destroyed
-    std::size_t creating_ = 0;
-    std::size_t destroying_ = 0;
-    std::size_t in_use_ = 0;      // slots with a lease (granted counts)
-    std::size_t leases_out_ = 0;  // lease records out (granted counts)
-    std::size_t threads_ = 0;     // the pool's own threads running
-    std::size_t callers_ = 0;     // acquires that released the lock mid-way
-    std::size_t creators_ = 0;    // creator threads running
-    std::size_t checking_ = 0;    // idle slots out for a keepalive check
-    std::size_t pending_replacements_ = 0;  // shared mode, make-before-break
+    std::condition_variable_any changed_;  // housekeeper sleep, creation back-off, drain, ~Pool
+    Inventory inventory_;
+    WaitQueue queue_;
+    LeaseRegistry leases_;
+    Counters counters_;
+    CreationGovernor governor_;
+    std::size_t refs_ = 1;                   // the handle's; see "Lifetime" above
+    std::size_t creators_ = 0;               // creator threads running
+    std::size_t keepalive_checks_ = 0;       // idle slots out for a keepalive check (still "idle" in stats)
+    std::size_t pending_replacements_ = 0;   // shared mode, make-before-break
     bool closed_ = false;
-    bool handle_alive_ = true;
     bool strict_reported_ = false;
-    LeaseRecord* outstanding_ = nullptr;  // doubly linked, newest first
-    LeaseRecord* free_records_ = nullptr;
     std::uint64_t next_id_ = 1;
     std::minstd_rand rng_{0x5eed};
-
-    std::uint64_t acquired_ = 0, created_ = 0, create_failures_ = 0, timeouts_ = 0;
-    std::uint64_t cancellations_ = 0, rejections_ = 0, validations_ = 0, validation_failures_ = 0;
-    std::uint64_t leaks_suspected_ = 0, leases_overdue_ = 0, keepalives_ = 0, keepalive_failures_ = 0;
-    std::uint64_t circuit_opened_ = 0, fast_failures_ = 0;
-    CreationGovernor governor_;
-    std::exception_ptr last_create_exception_;
-    DestroyCounts destroyed_;
-    Histogram create_hist_;
-    SiteTable sites_;
-    std::string last_create_error_;
 };
 
 } // namespace respool::detail

@@ -1,0 +1,138 @@
+// Internal: the pool's resources and the state each one is in.
+//
+// The inventory owns the list of live slots, the idle list, and a count per
+// state, and it is the only code that changes a slot's state
+// (`set_state`, which asserts the transition is legal; see slot.hpp). What
+// the rest of the pool asks of it — how many are idle, how much spare
+// capacity there is, which slot to lend — is derived from those states the
+// same way in exclusive and shared lease mode: a slot may be lent when it is
+// idle or leased and has fewer than `cap` leases; spare capacity is the sum
+// of the free lease places on such slots.
+//
+// Not thread-safe: every member is called under the pool's lock. Nothing
+// here calls user code.
+#pragma once
+
+#include <array>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include <respool/detail/idle_list.hpp>
+#include <respool/detail/slot.hpp>
+#include <respool/options.hpp>
+
+namespace respool::detail {
+
+class Inventory {
+public:
+    Inventory(std::size_t max_size, std::size_t cap) noexcept : max_size_(max_size), cap_(cap) {}
+    Inventory(const Inventory&) = delete;
+    Inventory& operator=(const Inventory&) = delete;
+
+    // --- counts ---
+    /// Everything that holds a place under max_size: live slots, slots being
+    /// destroyed and creations in flight.
+    std::size_t total() const noexcept { return slots_.size() + count(SlotState::destroying) + creating_; }
+    bool at_max() const noexcept { return total() >= max_size_; }
+    std::size_t creating() const noexcept { return creating_; }
+    std::size_t count(SlotState s) const noexcept { return counts_[static_cast<std::size_t>(s)]; }
+    /// Slots with at least one lease.
+    std::size_t in_use() const noexcept { return in_use_; }
+    /// Free lease places on slots that may be lent (in exclusive mode: idle slots).
+    std::size_t spare() const noexcept { return spare_; }
+    std::size_t cap() const noexcept { return cap_; }
+    bool shared() const noexcept { return cap_ > 1; }
+    /// Live slots in any state but `destroying`.
+    const std::vector<Slot*>& slots() const noexcept { return slots_; }
+    const IdleList& idle_list() const noexcept { return idle_; }
+
+    bool may_lend(const Slot& s) const noexcept
+    {
+        return (s.state == SlotState::idle || s.state == SlotState::leased) && s.leases < cap_;
+    }
+
+    // --- creations ---
+    void begin_creation() noexcept { ++creating_; }
+    void creation_failed() noexcept { --creating_; }
+    /// A created resource joins, idle. Grows the lists (allocates), so that
+    /// lending and returning never do.
+    void add(Slot* s);
+
+    // --- states ---
+    /// The one place a slot's state changes. Keeps the idle list and the
+    /// counts in step; asserts that the transition is legal.
+    void set_state(Slot* s, SlotState to) noexcept;
+    /// A lease joins `s`, which must be lendable; an idle slot becomes leased,
+    /// or checking when its borrower must validate it first.
+    void lend(Slot* s, bool check_first) noexcept
+    {
+        assert(may_lend(*s));
+        if (s->state == SlotState::idle) set_state(s, check_first ? SlotState::checking : SlotState::leased);
+        add_lease(s);
+    }
+    /// A lease leaves `s`; its state is the caller's to settle.
+    void drop_lease(Slot* s) noexcept
+    {
+        assert(s->leases > 0);
+        if (lendable_state(s->state)) ++spare_;
+        if (--s->leases == 0) --in_use_;
+    }
+    void add_lease(Slot* s) noexcept
+    {
+        if (lendable_state(s->state)) --spare_;
+        if (s->leases++ == 0) ++in_use_;
+    }
+    /// Takes `s` (not held) out of the pool: state destroying, off the lists,
+    /// linked into `list` for destruction outside the lock.
+    void doom(Slot* s, DestroyReason why, Slot*& list) noexcept;
+    /// Stops `s` taking new leases: an idle one is doomed at once, a held one
+    /// retires (destroyed when its last holder lets go).
+    void retire(Slot* s, DestroyReason why, Slot*& list) noexcept;
+    /// `n` doomed slots were destroyed; their places are free.
+    void destroyed(std::size_t n) noexcept
+    {
+        assert(counts_[static_cast<std::size_t>(SlotState::destroying)] >= n);
+        counts_[static_cast<std::size_t>(SlotState::destroying)] -= n;
+    }
+
+    // --- finding ---
+    /// The slot a borrow should take, or null: in exclusive mode an idle one
+    /// (by `order`, preferring the one `thread` used last), dooming expired
+    /// ones met on the way into `doomed`; in shared mode the least loaded
+    /// lendable one.
+    Slot* find(IdleOrder order, std::thread::id thread, std::int64_t now, Slot*& doomed) noexcept
+    {
+        return shared() ? find_shared() : find_idle(order, thread, now, doomed);
+    }
+
+    /// Checks every invariant by a full scan (debug builds; O(n)). Aborts on a violation.
+    void check() const noexcept;
+
+private:
+    static constexpr std::size_t affinity_scan = 8;  // idle slots looked at for this thread's last one
+    static bool lendable_state(SlotState s) noexcept { return s == SlotState::idle || s == SlotState::leased; }
+    std::size_t& counter(SlotState s) noexcept { return counts_[static_cast<std::size_t>(s)]; }
+    Slot* find_idle(IdleOrder order, std::thread::id thread, std::int64_t now, Slot*& doomed) noexcept;
+    Slot* find_shared() const noexcept;
+    void check_sums() const noexcept
+    {
+        assert(count(SlotState::idle) + count(SlotState::leased) + count(SlotState::checking) +
+                   count(SlotState::retiring) == slots_.size());
+        assert(idle_.size() == count(SlotState::idle));
+        assert(total() <= max_size_);
+    }
+
+    const std::size_t max_size_;
+    const std::size_t cap_;
+    std::vector<Slot*> slots_;
+    IdleList idle_;
+    std::array<std::size_t, slot_state_count> counts_{};
+    std::size_t creating_ = 0;
+    std::size_t in_use_ = 0;
+    std::size_t spare_ = 0;
+};
+
+} // namespace respool::detail

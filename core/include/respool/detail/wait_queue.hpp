@@ -1,0 +1,113 @@
+// Internal: the callers waiting for a resource, and the fairness policy.
+//
+// Waiters are served in arrival order. The policy is Go's sync.Mutex
+// starvation mode applied to a pool: while the oldest waiter has waited less
+// than `fairness_window`, a running thread may take a freed resource at once
+// (the waiter is only told to look again), which keeps throughput near a
+// barging pool's; once it has waited longer, every freed resource goes to it
+// directly (hand-off) until the queue drains. A window of 0 is strict FIFO.
+//
+// A `Waiter` is a node that lives with whoever waits — a sleeping thread's
+// stack frame today, a completion handler's state for an asynchronous
+// acquire — linked into the queue. The queue knows a waiter only through
+// its `signal` function, which must not run user code (it is called under
+// the pool's lock for hints): a thread's parker post. A final outcome
+// (granted, failed, closed, cancelled) is set under the lock by whoever
+// dequeues the waiter, and signalled after the lock is released (see
+// `Deferred`), so a completion handler could run there.
+//
+// Not thread-safe: every member is called under the pool's lock.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+
+#include <respool/detail/slot.hpp>
+
+namespace respool::detail {
+
+enum class WaitOutcome : std::uint8_t {
+    waiting,    ///< still queued
+    granted,    ///< handed a resource, leased in its name (`grant`)
+    failed,     ///< a creation failed and this waiter takes the failure (`error`)
+    closed,     ///< the pool closed
+    cancelled,  ///< its stop token fired
+    left,       ///< dequeued itself (took a resource, or timed out)
+};
+
+struct Waiter {
+    using Signal = void (*)(Waiter&) noexcept;
+
+    explicit Waiter(Signal s) noexcept : signal(s) {}
+    Waiter(const Waiter&) = delete;
+    Waiter& operator=(const Waiter&) = delete;
+
+    const Signal signal;            // wakes it; never user code
+    std::uint32_t signals = 0;      // signals sent or about to be (a thread takes them all before it goes)
+    std::int64_t enqueued_ticks = 0;
+    WaitOutcome outcome = WaitOutcome::waiting;
+    bool woken = false;             // hinted that a resource may be free; cleared when it looks again
+    bool circuit_open = false;      // with `failed`: the failure opened the breaker
+    // Set before the outcome `granted` is published; a thread reads it
+    // without the lock once it sees it (release/acquire).
+    std::atomic<LeaseRecord*> grant{nullptr};
+    std::exception_ptr error;       // with `failed`
+    std::string error_text;
+    std::uint64_t failures_seen = 0;  // creation failures counted when it started waiting
+    Waiter* prev = nullptr;
+    Waiter* next = nullptr;
+    Waiter* next_told = nullptr;    // in a Deferred list of waiters to signal
+
+    bool queued() const noexcept { return outcome == WaitOutcome::waiting; }
+};
+
+class WaitQueue {
+public:
+    explicit WaitQueue(std::int64_t fairness_ticks) noexcept : window_(fairness_ticks) {}
+    WaitQueue(const WaitQueue&) = delete;
+    WaitQueue& operator=(const WaitQueue&) = delete;
+
+    bool empty() const noexcept { return head_ == nullptr; }
+    std::size_t size() const noexcept { return size_; }
+    Waiter* front() const noexcept { return head_; }
+
+    void push(Waiter& w, std::int64_t now) noexcept;
+    /// Takes `w` out of the queue with its final outcome. Unless `w` removes
+    /// itself (`left`), the caller owes it one signal after the lock is
+    /// released (`Deferred::tell`).
+    void remove(Waiter& w, WaitOutcome outcome) noexcept;
+
+    /// May a caller that is not queued take a free resource now, ahead of the queue?
+    bool may_overtake(std::int64_t now) const noexcept
+    {
+        return head_ == nullptr || (window_ > 0 && now - head_->enqueued_ticks < window_);
+    }
+    /// Must a freed resource go straight to the oldest waiter?
+    bool hand_off_due(std::int64_t now) const noexcept
+    {
+        return head_ != nullptr && (window_ == 0 || now - head_->enqueued_ticks >= window_);
+    }
+    /// Tells the oldest waiter, if it is not told already, that a resource
+    /// may be free for it to take. At most one hint is outstanding per waiter,
+    /// so a burst of returns wakes it once.
+    void hint_front() noexcept
+    {
+        Waiter* f = head_;
+        if (f && !f->woken) {
+            f->woken = true;
+            ++f->signals;
+            f->signal(*f);
+        }
+    }
+
+private:
+    const std::int64_t window_;
+    Waiter* head_ = nullptr;
+    Waiter* tail_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+} // namespace respool::detail

@@ -1,0 +1,196 @@
+// PoolCore: creating resources — how many are wanted, the creator threads
+// (at most max_concurrent_creates, each living while there is demand), where
+// a new resource goes, and what a failure does to the waiters.
+#include "pool_core_internal.hpp"
+
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace respool::detail {
+
+std::size_t PoolCore::creation_demand_locked() const noexcept
+{
+    if (closed_) return 0;
+    // Each resource in creation will serve `cap_` waiters. A resource out
+    // for a check is not spare: a caller arriving now cannot have it.
+    const std::size_t creating = inventory_.creating();
+    const std::size_t covered = inventory_.spare() + creating * cap_;
+    const std::size_t waiting = queue_.size();
+    std::size_t need = waiting > covered ? (waiting - covered + cap_ - 1) / cap_ : 0;
+    const std::size_t ready = inventory_.count(SlotState::idle) + keepalive_checks_ + creating;
+    if (opt_.min_idle > ready) need = std::max(need, opt_.min_idle - ready);
+    if (pending_replacements_ > creating) need = std::max(need, pending_replacements_ - creating);
+    return need;
+}
+
+void PoolCore::start_creations_locked() noexcept
+{
+    if (closed_) return;
+    const std::size_t want = creation_demand_locked();
+    if (want == 0) return;
+    // One thread per creation allowed in flight; each loops while there is
+    // demand, so a burst of waiters does not spawn a burst of threads.
+    const std::size_t creating = inventory_.creating();
+    const std::size_t target = std::min(governor_.concurrency(real_ns()), creating + want);
+    while (creators_ < target &&
+           inventory_.total() + (creators_ - std::min(creators_, creating)) < opt_.max_size) {
+        ++creators_;
+        ++refs_;
+        try {
+            std::thread([this] { creator_main(); }).detach();
+        } catch (...) {
+            // No thread to be had now: the next demand or housekeeping tries again.
+            --creators_;
+            --refs_;
+            return;
+        }
+    }
+}
+
+std::int64_t PoolCore::expiry_for_new_slot_locked(std::int64_t now) noexcept
+{
+    if (lifetime_ticks_ == INT64_MAX) return INT64_MAX;
+    // Subtract up to `lifetime_jitter` of the lifetime, so resources made
+    // together (a cold start, a recovery) do not all retire together.
+    const double jitter = opt_.lifetime_jitter * std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    const std::int64_t life = lifetime_ticks_ - static_cast<std::int64_t>(static_cast<double>(lifetime_ticks_) * jitter);
+    return now > INT64_MAX - life ? INT64_MAX : now + life;
+}
+
+std::int64_t PoolCore::keepalive_due_locked(std::int64_t now) noexcept
+{
+    // Up to 10 % early, so resources returned together are not all checked together.
+    const double early = 0.1 * std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    const auto interval = keepalive_ticks_ - static_cast<std::int64_t>(static_cast<double>(keepalive_ticks_) * early);
+    return now > INT64_MAX - interval ? INT64_MAX : now + interval;
+}
+
+void PoolCore::creator_main() noexcept
+{
+    Lock lk(mu_);
+    for (;;) {
+        if (closed_ || creation_demand_locked() == 0 || inventory_.at_max()) break;
+        const std::int64_t real = real_ns();
+        std::int64_t retry_at = CreationGovernor::never;
+        if (!governor_.try_start(real, inventory_.creating(), retry_at)) {
+            if (retry_at == CreationGovernor::never) break;  // another creation's result decides
+            // Back-off, open breaker or rate limit: wait (closing wakes us), then look again.
+            changed_.wait_for(lk, std::chrono::nanoseconds(retry_at - real), [&] { return closed_; });
+            continue;
+        }
+        inventory_.begin_creation();
+        lk.unlock();
+
+        const auto t0 = SteadyClock::now();
+        Slot* slot = nullptr;
+        std::exception_ptr error;
+        std::string error_text;
+        RESPOOL_ASSERT_UNLOCKED();
+        try {
+            slot = create_slot(deadline_after(opt_.create_timeout, t0));
+        } catch (const std::exception& e) {
+            error = std::current_exception();
+            error_text = e.what();
+        } catch (...) {
+            error = std::current_exception();
+            error_text = "create() threw an exception not derived from std::exception";
+        }
+        const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0);
+        const std::int64_t done = time_.ticks();
+
+        Deferred d;
+        lk.lock();
+        std::uint64_t id = 0;
+        if (slot) {
+            d.transition = governor_.on_success(real_ns());
+            ++counters_.created;
+            counters_.create_time.record(took.count());
+            slot->id = id = next_id_++;
+            slot->created_ticks = slot->idle_since_ticks = done;
+            slot->expires_ticks = expiry_for_new_slot_locked(done);
+            if (keepalive_ticks_ != INT64_MAX) slot->keepalive_due_ticks = keepalive_due_locked(done);
+            inventory_.add(slot);
+            deliver_locked(slot, done, d);
+        } else {
+            inventory_.creation_failed();
+            creation_failed_locked(error, error_text, true, d);
+        }
+        const std::size_t failures = governor_.consecutive_failures();
+        lk.unlock();
+
+        tell_waiters(d);  // a waiter handed the new resource runs before any listener
+        if (slot) {
+            emit(Event{.kind = EventKind::created, .pool = opt_.name, .resource_id = id, .duration = took});
+        } else {
+            emit(Event{.kind = EventKind::create_failed, .pool = opt_.name, .duration = took, .message = error_text});
+            // The first failure of a run is news; the rest are in the stats and events.
+            log(failures == 1 ? LogLevel::warning : LogLevel::debug,
+                fmt::format("respool[{}]: creating a resource failed after {}: {}", opt_.name, format_duration(took),
+                            error_text));
+        }
+        run_unlocked(d);
+        lk.lock();
+        settle_locked(d);
+    }
+    --creators_;
+    unref(lk);
+}
+
+void PoolCore::deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept
+{
+    if (closed_) {
+        inventory_.doom(slot, DestroyReason::closed, d.doomed);
+        return;
+    }
+    if (shared_ && pending_replacements_ > 0) {
+        // Make-before-break: the new channel is ready, so one due for
+        // retirement stops taking leases now (and goes once its holders and
+        // any check on it are done).
+        for (Slot* old : inventory_.slots())
+            if (old->replacement_pending) {
+                retire_locked(old, DestroyReason::lifetime, d);
+                break;
+            }
+    }
+    // A fresh resource goes straight to the oldest waiters, whoever asked for it.
+    while (!queue_.empty() && inventory_.may_lend(*slot)) grant_locked(*queue_.front(), slot, now, d);
+}
+
+void PoolCore::creation_failed_locked(const std::exception_ptr& error, const std::string& text, bool from_create,
+                                      Deferred& d) noexcept
+{
+    const auto transition = governor_.on_failure(real_ns());
+    ++counters_.create_failures;
+    counters_.last_create_error = text;
+    counters_.last_create_exception = error;
+    if (from_create) {
+        // The oldest waiter learns at once why it cannot be served; the
+        // others keep waiting for the next attempt. (A resource that failed
+        // its first borrow check is the borrower's to replace: it goes on.)
+        if (Waiter* w = queue_.front()) {
+            w->error = error;
+            w->error_text = text;
+            tell_locked(*w, WaitOutcome::failed, d);
+        }
+    }
+    using T = CreationGovernor::Transition;
+    if (transition == T::opened) ++counters_.circuit_opened;
+    if (transition == T::opened || transition == T::reopened) {
+        // Nobody should wait out a timeout for a creation that will not be
+        // tried for a while: those queued behind a failed probe too.
+        while (Waiter* w = queue_.front()) {
+            w->error = error;
+            w->error_text = text;
+            w->circuit_open = true;
+            tell_locked(*w, WaitOutcome::failed, d);
+        }
+    }
+    if (transition != T::none) {
+        d.transition = transition;
+        d.transition_error = text;
+    }
+    d.consecutive_failures = governor_.consecutive_failures();
+}
+
+} // namespace respool::detail

@@ -1,0 +1,179 @@
+// PoolCore: housekeeping — idle eviction and lifetime, lease watching
+// (leak_threshold, max_lease_time), refill, and keepalive checks of idle
+// resources, one at a time and never while callers wait.
+#include "pool_core_internal.hpp"
+
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace respool::detail {
+
+void PoolCore::housekeeper_main() noexcept
+{
+    Lock lk(mu_);
+    while (!closed_) {
+        changed_.wait_for(lk, opt_.housekeeping_interval, [&] { return closed_; });
+        if (closed_) break;
+        lk.unlock();
+        run_maintenance();
+        lk.lock();
+    }
+    unref(lk);
+}
+
+void PoolCore::evict_locked(std::int64_t now, Deferred& d) noexcept
+{
+    std::size_t idle = inventory_.count(SlotState::idle);
+    const auto& slots = inventory_.slots();
+    // Backwards: dooming one moves the last slot into its place, which has been seen.
+    for (std::size_t i = slots.size(); i-- > 0;) {
+        Slot* s = slots[i];
+        if (s->state == SlotState::idle) {
+            const bool expired = now >= s->expires_ticks;
+            if (expired || (now - s->idle_since_ticks >= idle_timeout_ticks_ && idle > opt_.min_idle)) {
+                inventory_.doom(s, expired ? DestroyReason::lifetime : DestroyReason::idle, d.doomed);
+                --idle;
+            }
+        } else if (shared_ && s->state == SlotState::leased && now >= s->expires_ticks && !s->replacement_pending) {
+            // A lease is never taken away: a shared resource due to retire is
+            // replaced first (make-before-break) when there is room.
+            if (!inventory_.at_max()) {
+                s->replacement_pending = true;
+                ++pending_replacements_;
+            } else {
+                retire_locked(s, DestroyReason::lifetime, d);  // no room: stop new leases, finish current ones
+            }
+        }
+    }
+}
+
+void PoolCore::run_maintenance()
+{
+    struct LeaseNote {
+        LeaseInfo info;
+        EventKind kind;
+    };
+    std::vector<LeaseNote> notes;
+    std::vector<Slot*> to_interrupt;
+    Deferred d;
+    const std::int64_t now = time_.ticks();
+    Lock lk(mu_);
+    if (closed_) return;
+    ++refs_;  // keeps the pool while we work without the lock
+    check_invariants_locked();
+    evict_locked(now, d);
+
+    // Leases past leak_threshold (reported once) and past max_lease_time
+    // (flagged, asked to stop, optionally interrupted). A long lease is not a leak.
+    for (LeaseRecord* r = leases_.first(); r; r = r->next) {
+        if (!r->leak_reported && leak_threshold_ticks_ != INT64_MAX && now - r->acquired_ticks >= leak_threshold_ticks_) {
+            r->leak_reported = true;
+            ++counters_.leaks_suspected;
+            notes.push_back({leases_.info(*r, now, time_), EventKind::leak_suspected});
+        }
+        if (!r->overdue && now >= r->deadline_ticks) {
+            r->overdue = true;
+            ++counters_.leases_overdue;
+            if (!r->stop) r->stop.emplace();
+            d.stops.push_back(*r->stop);  // requested once unlocked: it runs the holder's callbacks
+            const bool reclaim = opt_.reclaim_overdue_leases && caps_.interrupt && !r->reclaimed;
+            if (reclaim) {
+                // Pinned, so it outlives the holder's return while we interrupt it.
+                r->reclaimed = true;
+                Slot* s = r->slot;
+                ++s->pins;
+                retire_locked(s, DestroyReason::broken, d);
+                to_interrupt.push_back(s);
+            }
+            notes.push_back({leases_.info(*r, now, time_), reclaim ? EventKind::lease_reclaimed : EventKind::lease_overdue});
+        }
+    }
+    start_creations_locked();
+    lk.unlock();
+
+    run_unlocked(d);
+    for (Slot* s : to_interrupt) {
+        RESPOOL_ASSERT_UNLOCKED();
+        interrupt_slot(*s);
+    }
+    for (const LeaseNote& n : notes) {
+        if (n.kind == EventKind::leak_suspected)
+            log(LogLevel::warning,
+                fmt::format("respool[{}]: possible leak: lease held longer than leak_threshold ({} ms): {}", opt_.name,
+                            opt_.leak_threshold.count(), describe(n.info)));
+        else
+            log(LogLevel::warning,
+                fmt::format("respool[{}]: lease held past max_lease_time ({} ms) without a heartbeat{}: {}", opt_.name,
+                            opt_.max_lease_time.count(), n.kind == EventKind::lease_reclaimed ? "; reclaimed" : "",
+                            describe(n.info)));
+        emit(Event{.kind = n.kind, .pool = opt_.name, .resource_id = n.info.resource_id, .duration = n.info.age,
+                   .site = n.info.site, .thread = n.info.thread});
+    }
+    lk.lock();
+    settle_locked(d);
+    for (Slot* s : to_interrupt) {
+        --s->pins;
+        place_locked(s, now, false, d);  // retiring: destroyed now if its holder is gone
+    }
+    flush(lk, d);
+    lk.unlock();
+
+    keep_alive();
+
+    lk.lock();
+    check_invariants_locked();
+    unref(lk);
+}
+
+void PoolCore::keep_alive()
+{
+    if (keepalive_ticks_ == INT64_MAX || !caps_.validate) return;
+    for (;;) {
+        Deferred d;
+        Lock lk(mu_);
+        // Never hold back a resource someone is waiting for; one at a time,
+        // so the others stay idle and lendable meanwhile.
+        if (closed_ || !queue_.empty()) return;
+        const std::int64_t now = time_.ticks();
+        Slot* due = nullptr;
+        for (Slot* s : inventory_.slots())
+            if (s->state == SlotState::idle && now >= s->keepalive_due_ticks &&
+                (!due || s->keepalive_due_ticks < due->keepalive_due_ticks))
+                due = s;
+        if (!due) return;
+        inventory_.set_state(due, SlotState::checking);
+        ++due->pins;
+        ++keepalive_checks_;
+        lk.unlock();
+
+        RESPOOL_ASSERT_UNLOCKED();
+        const bool ok = validate_slot(*due, deadline_after(opt_.validation_timeout));
+        const std::int64_t checked = time_.ticks();
+        const std::uint64_t id = due->id;
+
+        lk.lock();
+        --due->pins;
+        --keepalive_checks_;
+        ++counters_.keepalives;
+        if (ok) {
+            prove_locked(due);
+            due->checked_ticks = checked;
+            due->keepalive_due_ticks = keepalive_due_locked(checked);
+        } else {
+            ++counters_.keepalive_failures;
+            failed_unproven_locked(due, "validate() in a keepalive check before its first use", d);
+            retire_locked(due, DestroyReason::validation, d);
+        }
+        place_locked(due, checked, false, d);  // keeps its idle_since, so idle eviction still applies
+        start_creations_locked();
+        lk.unlock();
+        tell_waiters(d);  // a waiter that arrived during the check may have been handed this one
+        if (!ok) emit(Event{.kind = EventKind::keepalive_failed, .pool = opt_.name, .resource_id = id});
+        run_unlocked(d);
+        lk.lock();
+        settle_locked(d);
+    }
+}
+
+} // namespace respool::detail

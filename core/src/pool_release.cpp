@@ -1,0 +1,148 @@
+// PoolCore: giving a resource back — the return checks, where the resource
+// goes next (to the oldest waiter, the idle list, or destruction), and the
+// accounting of resources that fail before they have served anyone.
+#include "pool_core_internal.hpp"
+
+#include <fmt/format.h>
+
+namespace respool::detail {
+
+void PoolCore::release(LeaseRecord* rec) noexcept
+{
+    const std::int64_t now = time_.ticks();
+    Slot* slot = rec->slot;
+    bool broken = rec->broken;
+    bool adapter_says_broken = false;
+    // An exclusive resource is the holder's alone until it is back in the
+    // pool, so it can be checked and reset without the lock.
+    if (!broken && caps_.is_broken) {
+        RESPOOL_ASSERT_UNLOCKED();
+        broken = adapter_says_broken = slot_is_broken(*slot);
+    }
+    if (!broken && caps_.reset && !shared_) {
+        RESPOOL_ASSERT_UNLOCKED();
+        broken = adapter_says_broken = !reset_slot(*slot);
+    }
+    // The hold time's bucket is worked out before the lock is taken: the
+    // clock read and the arithmetic after it stay out of the critical section.
+    const std::int64_t held = now - rec->acquired_ticks;
+    const int held_bucket = Histogram::index(held);
+
+    Deferred d;
+    Lock lk(mu_);
+    const bool was_reported = rec->leak_reported;
+    const std::source_location site = rec->site;
+    const std::thread::id thread = rec->thread;
+    if (rec->reclaimed) broken = true;  // interrupted by the pool: never lend it again
+    leases_.sites().on_release(rec->site_index, held, held_bucket);
+    slot->last_holder = thread;
+    leases_.remove(rec);  // our reference stays until the end: it keeps the pool while we finish
+    inventory_.drop_lease(slot);
+    if (broken) {
+        if (adapter_says_broken) failed_unproven_locked(slot, "is_broken() or reset() after its first use", d);
+        retire_locked(slot, DestroyReason::broken, d);
+    } else if (!slot->proven) {
+        prove_locked(slot);
+    }
+    place_locked(slot, now, true, d);
+    if (!was_reported) [[likely]] {
+        finish_and_unref(lk, d);
+        return;
+    }
+    const std::uint64_t id = slot->id;  // the slot may be gone once the lock is released
+    lk.unlock();
+    run_unlocked(d);  // waiters first: the note below is user code
+    const auto age = time_.to_duration(held);
+    log(LogLevel::warning, fmt::format("respool[{}]: the lease acquired at {} that was reported as a leak "
+                                       "was returned after all, held {}",
+                                       opt_.name, format_site(site), format_duration(age)));
+    emit(Event{.kind = EventKind::leak_returned, .pool = opt_.name, .resource_id = id, .duration = age,
+               .site = site, .thread = thread});
+    lk.lock();
+    settle_locked(d);
+    unref(lk);
+}
+
+void PoolCore::place_locked(Slot* slot, std::int64_t now, bool returned, Deferred& d) noexcept
+{
+    switch (slot->state) {
+    case SlotState::destroying:
+        return;
+    case SlotState::retiring:
+        if (!slot->held()) inventory_.doom(slot, slot->reason, d.doomed);
+        return;
+    case SlotState::idle:
+        return;  // nobody let go of it: nothing to decide
+    case SlotState::leased:
+    case SlotState::checking:
+        break;
+    }
+    if (closed_) {
+        retire_locked(slot, DestroyReason::closed, d);
+        return;
+    }
+    if (!slot->held()) {
+        if (now >= slot->expires_ticks) {
+            retire_locked(slot, DestroyReason::lifetime, d);
+            return;
+        }
+        if (returned) {
+            slot->idle_since_ticks = now;
+            if (keepalive_ticks_ != INT64_MAX) slot->keepalive_due_ticks = keepalive_due_locked(now);
+        }
+        inventory_.set_state(slot, SlotState::idle);
+    } else if (slot->state == SlotState::checking) {
+        return;  // its borrower's check goes on
+    }
+    // Free (or, shared, with room again): the queue decides.
+    if (!queue_.empty()) {
+        // Past the fairness window the oldest waiter gets it directly;
+        // within it, running threads may take it first.
+        if (queue_.hand_off_due(now)) {
+            while (!queue_.empty() && queue_.hand_off_due(now) && inventory_.may_lend(*slot))
+                grant_locked(*queue_.front(), slot, now, d);
+            return;
+        }
+        queue_.hint_front();
+        return;
+    }
+    if (slot->state == SlotState::idle && inventory_.count(SlotState::idle) > max_idle_)
+        retire_locked(slot, DestroyReason::idle, d);
+}
+
+void PoolCore::retire_locked(Slot* slot, DestroyReason why, Deferred& d) noexcept
+{
+    if (slot->replacement_pending) {
+        // Going before its replacement arrived: that creation is for capacity now.
+        slot->replacement_pending = false;
+        --pending_replacements_;
+    }
+    const bool held = slot->held();
+    if (!held && (slot->state == SlotState::leased || slot->state == SlotState::checking)) {
+        inventory_.doom(slot, why, d.doomed);  // nobody holds it: no need to wait
+        return;
+    }
+    inventory_.retire(slot, why, d.doomed);
+}
+
+void PoolCore::prove_locked(Slot* slot) noexcept
+{
+    if (slot->proven) return;
+    slot->proven = true;
+    governor_.on_proven();
+}
+
+void PoolCore::failed_unproven_locked(Slot* slot, const char* what, Deferred& d) noexcept
+{
+    // A resource the adapter finds broken before it ever served a lease
+    // healthy is a creation that failed late (a server that accepts and
+    // drops connections, say): it counts for back-off and the breaker, or
+    // the pool would create and destroy resources as fast as it can.
+    if (slot->proven || slot->state == SlotState::retiring || slot->state == SlotState::destroying) return;
+    slot->proven = true;  // counted once
+    const std::string text = fmt::format("a new resource (#{}) failed {}", slot->id, what);
+    creation_failed_locked(nullptr, text, false, d);
+    d.failure = text;
+}
+
+} // namespace respool::detail
