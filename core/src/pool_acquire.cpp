@@ -213,7 +213,8 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
         break;
     }
     if (rec) return rec;  // took a free resource as the oldest waiter
-    ctx.phase = inventory_.creating() > 0 ? AcquirePhase::creating : AcquirePhase::queued;
+    // A creator thread that has not begun yet (a busy machine) is a creation on its way.
+    ctx.phase = inventory_.creating() > 0 || creators_ > 0 ? AcquirePhase::creating : AcquirePhase::queued;
     throw_timeout_locked(ctx, w.failures_seen);
 }
 

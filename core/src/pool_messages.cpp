@@ -15,7 +15,7 @@ namespace respool::detail {
 namespace {
 
 /// Why nothing reached this caller, in a few words.
-std::string headline(const PoolSnapshot& snap, std::size_t checking, CircuitState circuit,
+std::string headline(const PoolSnapshot& snap, std::size_t checking, std::size_t creators, CircuitState circuit,
                      bool backing_off, std::size_t failures, std::chrono::milliseconds create_timeout)
 {
     if (circuit != CircuitState::closed)
@@ -29,6 +29,7 @@ std::string headline(const PoolSnapshot& snap, std::size_t checking, CircuitStat
         return fmt::format("waiting for a resource to be created: creation is pausing after {} consecutive "
                            "failure(s)",
                            failures);
+    if (creators > 0) return "waiting for a resource to be created (a creation was starting)";
     const bool full = snap.total >= snap.max_size;
     if (full && checking > 0 && snap.idle <= checking)
         return fmt::format("waiting for a resource busy in a validation ({} being checked; the pool is at max_size)",
@@ -55,7 +56,7 @@ void PoolCore::throw_timeout_locked(const AcquireContext& ctx, std::uint64_t fai
     if (ctx.phase == AcquirePhase::validating)
         msg += fmt::format("while validating a resource (validation_timeout {} ms)", opt_.validation_timeout.count());
     else
-        msg += headline(snap, checking, circuit, backing_off, governor_.consecutive_failures(), opt_.create_timeout);
+        msg += headline(snap, checking, creators_, circuit, backing_off, governor_.consecutive_failures(), opt_.create_timeout);
     msg += fmt::format(" [{} of max_size {} exist: {} in use, {} idle, {} creating", snap.total, snap.max_size,
                        snap.in_use, snap.idle, snap.creating);
     if (checking > 0) msg += fmt::format(", {} being checked", checking);
