@@ -3,12 +3,16 @@
 // pg::Connection, and through raw libpq PQexec), a new connection per query,
 // and pgbench at the same connection count and protocol, in the same run.
 // Over TCP (scram password) and the unix socket; simple and prepared protocol.
+// When a JDK and Debian's HikariCP and pgjdbc jars are installed, also
+// HikariCP at the same threads and pool size (TCP only: pgjdbc has no unix
+// sockets without junixsocket); without them it says so and goes on.
 //
 // Run: bench_pg                      starts a throwaway cluster (tests/support)
 //      bench_pg --tcp 'host=... password=...' --socket 'host=/run/postgresql ...'
 // Options: --seconds S (per measurement, default 2), --rounds R (best of R, default 1),
-//          --threads 1,4,16, --pool-size 4, --fairness-window-us N (the pool's option),
-//          --csv FILE. Prints a table, then CSV.
+//          --threads 1,4,16,64, --pool-size 4, --fairness-window-us N (the pool's option),
+//          --hikari auto|off (default auto), --hikari-warmup S (JIT warm-up per JVM
+//          before its clock starts, default 3), --csv FILE. Prints a table, then CSV.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -30,6 +34,7 @@
 #include <respool/pg.hpp>
 #include <respool/pool.hpp>
 
+#include "hikari_runner.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/pg_command.hpp"
 #include "support/temp_dir.hpp"
@@ -45,9 +50,11 @@ struct Settings {
     std::string tcp, socket;
     double seconds = 2;
     int rounds = 1;
-    std::vector<int> threads{1, 4, 16};
+    std::vector<int> threads{1, 4, 16, 64};
     int pool_size = 4;
     std::optional<long> fairness_us;  // the pool's default unless given
+    bool hikari = true;               // when Java and the jars are there
+    double hikari_warmup = 3;         // seconds the JVM runs before its clock starts (JIT)
     std::string csv;
 };
 
@@ -232,6 +239,8 @@ Settings parse(int argc, char** argv)
         else if (key == "--pool-size") s.pool_size = std::stoi(value);
         else if (key == "--csv") s.csv = value;
         else if (key == "--fairness-window-us") s.fairness_us = std::stol(value);
+        else if (key == "--hikari") s.hikari = value != "off";
+        else if (key == "--hikari-warmup") s.hikari_warmup = std::stod(value);
         else if (key == "--threads") {
             s.threads.clear();
             for (std::size_t at = 0; at < value.size();) {
@@ -257,9 +266,9 @@ void print(const std::vector<Row>& rows, const Settings& s)
         return nullptr;
     };
     fmt::print("\nSELECT 1 round trips per second (pool of {}, best of {} x {} s)\n", s.pool_size, s.rounds, s.seconds);
-    fmt::print("{:<9} {:<9} {:>7} {:>10} {:>10} {:>10} {:>14} {:>13} {:>10} {:>9} {:>9} {:>9}\n", "transport",
-               "protocol", "threads", "pool", "dedicated", "raw libpq", "pgbench(c=)", "pool+discard", "connect",
-               "pool/ded", "pool/pgb", "conn/pool");
+    fmt::print("{:<9} {:<9} {:>7} {:>10} {:>10} {:>10} {:>14} {:>10} {:>13} {:>10} {:>9} {:>9} {:>9} {:>9}\n",
+               "transport", "protocol", "threads", "pool", "dedicated", "raw libpq", "pgbench(c=)", "hikari",
+               "pool+discard", "connect", "pool/ded", "pool/pgb", "pool/hik", "conn/pool");
     for (const auto& r : rows) {
         if (r.mode != "pool") continue;
         const Row* ded = find(r, "dedicated");
@@ -267,6 +276,7 @@ void print(const std::vector<Row>& rows, const Settings& s)
         const Row* pgb = find(r, "pgbench");
         const Row* con = find(Row{r.transport, Protocol::simple, r.threads, "", 0, 0, 0}, "connect");
         const Row* dis = find(r, "pool+discard");
+        const Row* hik = find(r, "hikari");
         auto num = [](const Row* x) { return x ? fmt::format("{:.0f}", x->ops_per_sec) : std::string("-"); };
         auto ratio = [&](const Row* x) {
             return x && x->ops_per_sec > 0 ? fmt::format("{:.1f}%", 100 * r.ops_per_sec / x->ops_per_sec)
@@ -275,21 +285,24 @@ void print(const std::vector<Row>& rows, const Settings& s)
         std::string pgb_text = pgb ? fmt::format("{:.0f}({})", pgb->ops_per_sec, pgb->connections) : "-";
         std::string conn_ratio =
             con && r.ops_per_sec > 0 ? fmt::format("{:.2f}%", 100 * con->ops_per_sec / r.ops_per_sec) : "-";
-        fmt::print("{:<9} {:<9} {:>7} {:>10.0f} {:>10} {:>10} {:>14} {:>13} {:>10} {:>9} {:>9} {:>9}\n",
-                   r.transport, name(r.protocol), r.threads, r.ops_per_sec, num(ded), num(raw), pgb_text, num(dis),
-                   num(con), ratio(ded), ratio(pgb), conn_ratio);
+        fmt::print("{:<9} {:<9} {:>7} {:>10.0f} {:>10} {:>10} {:>14} {:>10} {:>13} {:>10} {:>9} {:>9} {:>9} {:>9}\n",
+                   r.transport, name(r.protocol), r.threads, r.ops_per_sec, num(ded), num(raw), pgb_text, num(hik),
+                   num(dis), num(con), ratio(ded), ratio(pgb), ratio(hik), conn_ratio);
     }
     fmt::print("\nclient CPU time per round trip, us (lowest of the rounds; pgbench's own process)\n");
-    fmt::print("{:<9} {:<9} {:>7} {:>8} {:>10} {:>10} {:>8} {:>13} {:>9}\n", "transport", "protocol", "threads",
-               "pool", "dedicated", "raw libpq", "pgbench", "pool+discard", "pool-ded");
+    fmt::print("{:<9} {:<9} {:>7} {:>8} {:>10} {:>10} {:>8} {:>8} {:>13} {:>9} {:>9}\n", "transport", "protocol",
+               "threads", "pool", "dedicated", "raw libpq", "pgbench", "hikari", "pool+discard", "pool-ded", "pool-pgb");
     for (const auto& r : rows) {
         if (r.mode != "pool") continue;
         auto cpu = [](const Row* x) { return x ? fmt::format("{:.2f}", x->cpu_us_per_op) : std::string("-"); };
         const Row* ded = find(r, "dedicated");
-        fmt::print("{:<9} {:<9} {:>7} {:>8.2f} {:>10} {:>10} {:>8} {:>13} {:>9}\n", r.transport, name(r.protocol),
-                   r.threads, r.cpu_us_per_op, cpu(ded), cpu(find(r, "raw")), cpu(find(r, "pgbench")),
-                   cpu(find(r, "pool+discard")),
-                   ded ? fmt::format("{:+.2f}", r.cpu_us_per_op - ded->cpu_us_per_op) : std::string("-"));
+        const Row* pgb = find(r, "pgbench");
+        auto minus = [&](const Row* x) {
+            return x ? fmt::format("{:+.2f}", r.cpu_us_per_op - x->cpu_us_per_op) : std::string("-");
+        };
+        fmt::print("{:<9} {:<9} {:>7} {:>8.2f} {:>10} {:>10} {:>8} {:>8} {:>13} {:>9} {:>9}\n", r.transport,
+                   name(r.protocol), r.threads, r.cpu_us_per_op, cpu(ded), cpu(find(r, "raw")), cpu(pgb),
+                   cpu(find(r, "hikari")), cpu(find(r, "pool+discard")), minus(ded), minus(pgb));
     }
     std::string csv = "transport,protocol,threads,mode,connections,ops_per_sec,cpu_us_per_op\n";
     for (const auto& r : rows)
@@ -329,6 +342,25 @@ int main(int argc, char** argv)
     const std::string script = dir.path() + "/select1.sql";
     respool::test::write_file(script, "SELECT 1;\n");
 
+    // HikariCP: optional, measured over TCP when Java and the jars are there.
+    std::optional<bench::HikariRunner> hikari;
+    const std::optional<bench::JdbcTarget> jdbc = bench::jdbc_target(s.tcp);
+    if (!s.hikari)
+        fmt::print("HikariCP: off (--hikari off)\n");
+    else if (!jdbc)
+        fmt::print("HikariCP: skipped (no TCP host in --tcp; pgjdbc connects over TCP only)\n");
+    else {
+        fmt::print("HikariCP: compiling bench/HikariBench.java ...\n");
+        std::fflush(stdout);
+        hikari = bench::HikariRunner::find(RESPOOL_BENCH_SOURCE_DIR, dir.path() + "/java");
+        if (hikari->available())
+            fmt::print("HikariCP: measured over TCP ({}); not over the unix socket (pgjdbc needs junixsocket)\n",
+                       hikari->versions());
+        else
+            fmt::print("HikariCP: skipped, {}\n", hikari->why_not());
+    }
+    const bool with_hikari = hikari && hikari->available();
+
     std::vector<Row> rows;
     for (auto [transport, conninfo] : {std::pair{"tcp", s.tcp}, std::pair{"unix", s.socket}}) {
         if (conninfo.empty()) continue;
@@ -347,6 +379,12 @@ int main(int argc, char** argv)
                     {"pgbench", pooled,
                      [&] { return bench_pgbench(conninfo, p, pooled, script, s); }},
                 };
+                if (with_hikari && transport == std::string("tcp"))
+                    modes.push_back({"hikari", pooled, [&] {
+                                         const auto r = hikari->run(*jdbc, p == Protocol::prepared, threads,
+                                                                    s.pool_size, s.seconds, s.hikari_warmup);
+                                         return Measured{r.ops_per_sec, r.cpu_us_per_op};
+                                     }});
                 if (p == Protocol::simple) {
                     modes.push_back(
                         {"pool+discard", pooled, [&] { return bench_pool(conninfo, p, threads, s, "DISCARD ALL"); }});
