@@ -69,6 +69,7 @@ struct Row {
     int connections;
     double ops_per_sec;
     double cpu_us_per_op;
+    double switches_per_op;  // negative when not measured
 };
 
 // One operation per call; made per worker before the clock starts.
@@ -76,18 +77,26 @@ using Op = std::function<void()>;
 
 // Throughput, and this process's CPU time per operation (user + system):
 // the pool's own cost shows in the second even when a loaded machine blurs
-// the first.
+// the first. Context switches per operation (voluntary + involuntary, all
+// threads): a thread that waits for the pool sleeps once more per query
+// than one that only waits for the server.
 struct Measured {
     double ops_per_sec = 0;
     double cpu_us_per_op = 0;
+    double switches_per_op = -1;  // not measured (HikariCP's JVM)
 };
 
-double cpu_seconds(int who)
+struct Usage {
+    double cpu_seconds = 0;
+    double switches = 0;
+};
+
+Usage usage(int who)
 {
     rusage r{};
     ::getrusage(who, &r);
     auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-    return sec(r.ru_utime) + sec(r.ru_stime);
+    return {sec(r.ru_utime) + sec(r.ru_stime), static_cast<double>(r.ru_nvcsw + r.ru_nivcsw)};
 }
 
 // Runs `threads` workers doing their op until `seconds` pass.
@@ -112,16 +121,18 @@ Measured measure(int threads, double seconds, const std::function<Op(int)>& make
         });
     }
     ready.arrive_and_wait();
-    double cpu_start = cpu_seconds(RUSAGE_SELF);
+    const Usage before = usage(RUSAGE_SELF);
     auto start = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     stop = true;
     workers.clear();
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    double cpu = cpu_seconds(RUSAGE_SELF) - cpu_start;
+    const Usage after = usage(RUSAGE_SELF);
     std::uint64_t total = 0;
     for (const auto& c : counts) total += c.n;
-    return {static_cast<double>(total) / elapsed, total ? cpu * 1e6 / static_cast<double>(total) : 0};
+    const double n = static_cast<double>(std::max<std::uint64_t>(total, 1));
+    return {static_cast<double>(total) / elapsed, (after.cpu_seconds - before.cpu_seconds) * 1e6 / n,
+            (after.switches - before.switches) / n};
 }
 
 respool::pg::Options adapter_options(const std::string& conninfo, Protocol protocol)
@@ -211,9 +222,9 @@ Measured bench_pgbench(const std::string& conninfo, Protocol protocol, int clien
     std::vector<std::string> argv{respool::test::pg_bindir() + "/pgbench", "-n", "-f", script, "-M", name(protocol),
                                   "-c", std::to_string(clients), "-j", std::to_string(clients), "-T",
                                   std::to_string(std::max(1, static_cast<int>(s.seconds + 0.5))), conninfo};
-    double cpu_start = cpu_seconds(RUSAGE_CHILDREN);
+    const Usage before = usage(RUSAGE_CHILDREN);
     respool::test::CommandResult r = respool::test::run_command(argv);
-    double cpu = cpu_seconds(RUSAGE_CHILDREN) - cpu_start;
+    const Usage after = usage(RUSAGE_CHILDREN);
     std::smatch m;
     static const std::regex tps_line(R"(tps = ([0-9.]+) \(without initial connection time\))");
     if (r.exit_code != 0 || !std::regex_search(r.output, m, tps_line)) {
@@ -224,7 +235,8 @@ Measured bench_pgbench(const std::string& conninfo, Protocol protocol, int clien
     static const std::regex count(R"(number of transactions actually processed: ([0-9]+))");
     std::smatch n;
     double done = std::regex_search(r.output, n, count) ? std::stod(n[1]) : 0;
-    return {tps, done > 0 ? cpu * 1e6 / done : 0};
+    if (done <= 0) return {tps, 0, -1};
+    return {tps, (after.cpu_seconds - before.cpu_seconds) * 1e6 / done, (after.switches - before.switches) / done};
 }
 
 Settings parse(int argc, char** argv)
@@ -274,7 +286,7 @@ void print(const std::vector<Row>& rows, const Settings& s)
         const Row* ded = find(r, "dedicated");
         const Row* raw = find(r, "raw");
         const Row* pgb = find(r, "pgbench");
-        const Row* con = find(Row{r.transport, Protocol::simple, r.threads, "", 0, 0, 0}, "connect");
+        const Row* con = find(Row{r.transport, Protocol::simple, r.threads, "", 0, 0, 0, -1}, "connect");
         const Row* dis = find(r, "pool+discard");
         const Row* hik = find(r, "hikari");
         auto num = [](const Row* x) { return x ? fmt::format("{:.0f}", x->ops_per_sec) : std::string("-"); };
@@ -304,10 +316,26 @@ void print(const std::vector<Row>& rows, const Settings& s)
                    name(r.protocol), r.threads, r.cpu_us_per_op, cpu(ded), cpu(find(r, "raw")), cpu(pgb),
                    cpu(find(r, "hikari")), cpu(find(r, "pool+discard")), minus(ded), minus(pgb));
     }
-    std::string csv = "transport,protocol,threads,mode,connections,ops_per_sec,cpu_us_per_op\n";
+    fmt::print("\nclient context switches per round trip (lowest of the rounds; pgbench's own process)\n");
+    fmt::print("{:<9} {:<9} {:>7} {:>8} {:>10} {:>10} {:>8} {:>13} {:>9}\n", "transport", "protocol", "threads",
+               "pool", "dedicated", "raw libpq", "pgbench", "pool+discard", "pool-ded");
+    for (const auto& r : rows) {
+        if (r.mode != "pool") continue;
+        auto cs = [](const Row* x) {
+            return x && x->switches_per_op >= 0 ? fmt::format("{:.3f}", x->switches_per_op) : std::string("-");
+        };
+        const Row* ded = find(r, "dedicated");
+        fmt::print("{:<9} {:<9} {:>7} {:>8} {:>10} {:>10} {:>8} {:>13} {:>9}\n", r.transport, name(r.protocol),
+                   r.threads, cs(&r), cs(ded), cs(find(r, "raw")), cs(find(r, "pgbench")),
+                   cs(find(r, "pool+discard")),
+                   ded && ded->switches_per_op >= 0 ? fmt::format("{:+.3f}", r.switches_per_op - ded->switches_per_op)
+                                                    : std::string("-"));
+    }
+    std::string csv = "transport,protocol,threads,mode,connections,ops_per_sec,cpu_us_per_op,switches_per_op\n";
     for (const auto& r : rows)
-        csv += fmt::format("{},{},{},{},{},{:.1f},{:.3f}\n", r.transport, name(r.protocol), r.threads, r.mode,
-                           r.connections, r.ops_per_sec, r.cpu_us_per_op);
+        csv += fmt::format("{},{},{},{},{},{:.1f},{:.3f},{}\n", r.transport, name(r.protocol), r.threads, r.mode,
+                           r.connections, r.ops_per_sec, r.cpu_us_per_op,
+                           r.switches_per_op >= 0 ? fmt::format("{:.4f}", r.switches_per_op) : std::string());
     fmt::print("\n{}", csv);
     if (s.csv.empty()) return;
     try {
@@ -383,7 +411,7 @@ int main(int argc, char** argv)
                     modes.push_back({"hikari", pooled, [&] {
                                          const auto r = hikari->run(*jdbc, p == Protocol::prepared, threads,
                                                                     s.pool_size, s.seconds, s.hikari_warmup);
-                                         return Measured{r.ops_per_sec, r.cpu_us_per_op};
+                                         return Measured{r.ops_per_sec, r.cpu_us_per_op, -1};
                                      }});
                 if (p == Protocol::simple) {
                     modes.push_back(
@@ -393,19 +421,23 @@ int main(int argc, char** argv)
                 // Rounds interleave the modes, so a burst of load from
                 // elsewhere hits all of them alike; each keeps its best round.
                 // The best throughput and the lowest CPU per operation of the rounds.
-                std::vector<Measured> best(modes.size(), Measured{0, 1e18});
+                std::vector<Measured> best(modes.size(), Measured{0, 1e18, -1});
                 for (int round = 0; round < s.rounds; ++round) {
                     for (std::size_t i = 0; i < modes.size(); ++i) {
                         Measured m = modes[i].run();
                         if (m.ops_per_sec <= 0) continue;
                         best[i].ops_per_sec = std::max(best[i].ops_per_sec, m.ops_per_sec);
                         best[i].cpu_us_per_op = std::min(best[i].cpu_us_per_op, m.cpu_us_per_op);
+                        if (m.switches_per_op >= 0)
+                            best[i].switches_per_op = best[i].switches_per_op < 0
+                                                          ? m.switches_per_op
+                                                          : std::min(best[i].switches_per_op, m.switches_per_op);
                     }
                 }
                 for (std::size_t i = 0; i < modes.size(); ++i) {
                     if (best[i].ops_per_sec <= 0) continue;
                     rows.push_back({transport, p, threads, modes[i].name, modes[i].connections, best[i].ops_per_sec,
-                                    best[i].cpu_us_per_op});
+                                    best[i].cpu_us_per_op, best[i].switches_per_op});
                     fmt::print(stderr, "{} {} {} threads, {}: {:.0f}/s, {:.2f} us CPU/op\n", transport, name(p),
                                threads, modes[i].name, best[i].ops_per_sec, best[i].cpu_us_per_op);
                 }
