@@ -436,14 +436,16 @@ private:
                             verdict(tail <= 1.0 / 3));
             }
         }
-        for (const char* shape : {"t16_r4", "t64_r8"}) {
+        // Issue 14 raised the 16 / 4 bar to 80 %; 64 / 8 stays at 60 %.
+        for (auto [shape, bar] : {std::pair{"t16_r4", 0.8}, std::pair{"t64_r8", 0.6}}) {
             const auto mine = find(fmt::format("contended/respool/{}_hold0us", shape));
             const auto base = find(fmt::format("contended/barging/{}_hold0us", shape));
             if (!mine || !base) continue;
             const double tput = mine->ops / base->ops;
-            std::printf("no hold %s: respool at %.0f%% of barging throughput (bar >= 60%%): %s; p99 %.1f us vs %.1f us, "
-                        "max %.0f us vs %.0f us\n",
-                        shape, 100 * tput, verdict(tput >= 0.6), mine->p99, base->p99, mine->max, base->max);
+            std::printf("no hold %s: respool at %.0f%% of barging throughput (bar >= %.0f%%): %s; p99 %.1f us vs %.1f "
+                        "us, max %.0f us vs %.0f us\n",
+                        shape, 100 * tput, 100 * bar, verdict(tput >= bar), mine->p99, base->p99, mine->max,
+                        base->max);
         }
     }
 

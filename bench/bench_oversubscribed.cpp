@@ -10,9 +10,9 @@
 //          shape): 16/4 and 64/8.
 // Subjects: respool (default options: fairness window 1 ms), barging and
 // fifo_handoff (bench/baseline_pools.hpp); --subjects adds respool_fifo
-// (fairness_window 0). For echo runs also `direct`: R threads each owning
-// one resource, no pool — the resources' own limit, what pgbench at R
-// connections is to bench_pg.
+// (fairness_window 0). For every echo shape also `direct`, run just before
+// the shape's pools: R threads each owning one resource, no pool — the
+// resources' own limit, what pgbench at R connections is to bench_pg.
 //
 // Per run: throughput; the client threads' CPU per op (getrusage
 // RUSAGE_THREAD in each client thread, user + system); the whole process's
@@ -22,11 +22,15 @@
 // wake-ups are what a subject has above `direct`); p50/p99/max of the
 // acquire wait, timed per op with steady_clock. Runs are interleaved in
 // rounds so that a burst of load on the shared machine hits every subject
-// alike; the summary takes each figure's median over the rounds.
+// alike; the summary takes each figure's median over the rounds, and the
+// ratios are paired: subject / reference within each round (they ran
+// back to back), then the median of those. Client CPU is also given as the
+// lowest round's: on a loaded machine it only grows (a system call's time
+// stretches when the host is busy), so the lowest is the closest estimate.
 //
 // Output: a line per run on stderr, then the summary table, the ratios and
 // the bars, then the summary as CSV on stdout.
-// Flags: --rounds=N (default 5), --run_ms=N (default 500 per run),
+// Flags: --rounds=N (default 7), --run_ms=N (default 500 per run),
 //        --subjects=respool,barging,fifo_handoff[,respool_fifo], --csv=FILE.
 #include <algorithm>
 #include <atomic>
@@ -323,7 +327,7 @@ struct Config {
     Hold hold;
     int threads;
     std::size_t resources;
-    std::string subject;  // respool, respool_fifo, barging, fifo_handoff, direct
+    std::string subject;  // respool, respool_fifo, barging, fifo_handoff, direct (runs `resources` threads)
 };
 
 std::string config_name(const Config& c)
@@ -346,17 +350,17 @@ Sample run_config(const Config& c, const EchoServers& servers, Clock::duration r
         return run_clients(s, c.threads, c.hold, run_for);
     }
     DirectSubject s(servers);
-    return run_clients(s, c.threads, c.hold, run_for);
+    return run_clients(s, static_cast<int>(c.resources), c.hold, run_for);  // one thread per resource
 }
 
 std::vector<Config> configs(const std::vector<std::string>& subjects)
 {
     std::vector<Config> out;
     for (auto [threads, resources] : {std::pair{4, std::size_t{4}}, std::pair{16, std::size_t{4}},
-                                      std::pair{64, std::size_t{4}}, std::pair{64, std::size_t{8}}})
+                                      std::pair{64, std::size_t{4}}, std::pair{64, std::size_t{8}}}) {
+        out.push_back({Hold::echo, threads, resources, "direct"});  // the shape's reference, next to it
         for (const std::string& s : subjects) out.push_back({Hold::echo, threads, resources, s});
-    for (std::size_t resources : {std::size_t{4}, std::size_t{8}})
-        out.push_back({Hold::echo, static_cast<int>(resources), resources, "direct"});
+    }
     for (auto [threads, resources] : {std::pair{16, std::size_t{4}}, std::pair{64, std::size_t{8}}})
         for (const std::string& s : subjects) out.push_back({Hold::none, threads, resources, s});
     return out;
@@ -398,7 +402,8 @@ public:
     {
         for (const Config& c : order) {
             const std::string n = config_name(c);
-            if (const auto it = samples.find(n); it != samples.end()) rows_.push_back({c, n, median(it->second)});
+            if (const auto it = samples.find(n); it != samples.end())
+                rows_.push_back({c, n, median(it->second), it->second});
         }
     }
 
@@ -418,20 +423,19 @@ public:
 
     void print_ratios() const
     {
-        std::printf("\n== ratios (medians of the same run) ==\n");
-        std::printf("throughput as %% of the reference; cli = client CPU per op minus the reference's, us; "
+        std::printf("\n== ratios, paired by round (medians over the rounds) ==\n");
+        std::printf("throughput as %% of the reference's; cli = client CPU per op minus the reference's, us; "
                     "cs = client context switches per op (voluntary + involuntary) minus the reference's\n");
         for (const Row& r : rows_) {
             if (r.c.subject == "direct" || r.c.subject == "barging") continue;
             std::string line = fmt::format("{:<28}", r.name);
             for (const char* ref : {"barging", "fifo_handoff", "direct"}) {
                 if (r.c.subject == ref) continue;
-                const Row* base = ref == std::string("direct") ? direct(r.c) : find(r.c.hold, r.c.threads,
-                                                                                    r.c.resources, ref);
-                if (!base || base->s.ops_per_s <= 0) continue;
-                line += fmt::format("  vs {}: {:.0f}% cli {:+.2f} cs {:+.2f}", ref,
-                                    100 * r.s.ops_per_s / base->s.ops_per_s,
-                                    r.s.client_cpu_us - base->s.client_cpu_us, switches(r.s) - switches(base->s));
+                const Row* base = find(r.c.hold, r.c.threads, r.c.resources, ref);
+                if (!base) continue;
+                const Paired p = paired(r, *base);
+                line += fmt::format("  vs {}: {:.0f}% cli {:+.2f} cs {:+.2f}", ref, 100 * p.throughput, p.cpu_us,
+                                    p.switches);
             }
             std::printf("%s\n", line.c_str());
         }
@@ -445,28 +449,29 @@ public:
             const Row* mine = find(Hold::none, threads, resources, "respool");
             const Row* base = find(Hold::none, threads, resources, "barging");
             if (!mine || !base) continue;
-            const double tput = mine->s.ops_per_s / base->s.ops_per_s;
+            const double tput = paired(*mine, *base).throughput;
             std::printf("no hold %d/%zu: respool at %.0f%% of barging (bar >= %.0f%%): %s; p99 wait %.1f us (bar: "
                         "bounded by the 1000 us fairness window): %s; max %.0f us\n",
                         threads, resources, 100 * tput, 100 * bar, verdict(tput >= bar), mine->s.p99_us,
                         verdict(mine->s.p99_us <= 1000 * 1.1), mine->s.max_us);
         }
-        // bench_pg's bars, read on the echo instead of PostgreSQL: `direct` at
-        // R resources plays pgbench at R connections and the dedicated
+        // bench_pg's bars, read on the echo instead of PostgreSQL: `direct`
+        // (R threads) plays pgbench at R connections and the dedicated
         // connections (its client CPU per op is the round trip's alone).
         for (auto [threads, resources, bar] : {std::tuple{16, std::size_t{4}, 0.95}, std::tuple{64, std::size_t{4}, 0.9},
                                                std::tuple{64, std::size_t{8}, 0.9}}) {
             const Row* mine = find(Hold::echo, threads, resources, "respool");
-            const Row* ref = find(Hold::echo, static_cast<int>(resources), resources, "direct");
+            const Row* ref = find(Hold::echo, threads, resources, "direct");
             if (!mine || !ref) continue;
-            const double tput = mine->s.ops_per_s / ref->s.ops_per_s;
-            const double extra = mine->s.client_cpu_us - ref->s.client_cpu_us;
+            const Paired p = paired(*mine, *ref);
+            const double tput = p.throughput;
+            const double extra = p.cpu_us;
             const double extra_min = mine->s.client_cpu_min_us - ref->s.client_cpu_min_us;
             std::printf("echo %d/%zu (bench_pg's bars read on the echo): respool at %.0f%% of direct at %zu (bar >= "
-                        "%.0f%%): %s; client CPU over direct %+.2f us/op median, %+.2f lowest rounds (bar <= +2 us): "
-                        "%s; %+.2f context switches/op; p99 wait %.0f us\n",
+                        "%.0f%%): %s; client CPU over direct %+.2f us/op paired median, %+.2f lowest rounds (bar <= "
+                        "+2 us): %s; %+.2f context switches/op; p99 wait %.0f us\n",
                         threads, resources, 100 * tput, resources, 100 * bar, verdict(tput >= bar), extra, extra_min,
-                        verdict(extra <= 2.0), switches(mine->s) - switches(ref->s), mine->s.p99_us);
+                        verdict(std::max(extra, extra_min) <= 2.0), p.switches, mine->s.p99_us);
         }
     }
 
@@ -487,8 +492,28 @@ private:
     struct Row {
         Config c;
         std::string name;
-        Sample s;
+        Sample s;                    // medians
+        std::vector<Sample> rounds;  // in round order
     };
+    /// Within each round, mine against the reference run next to it; the
+    /// median over the rounds of the throughput ratio and of the differences.
+    struct Paired {
+        double throughput = 0;  // mine / reference
+        double cpu_us = 0;      // client CPU per op, mine - reference
+        double switches = 0;    // client context switches per op, mine - reference
+    };
+    static Paired paired(const Row& mine, const Row& ref)
+    {
+        std::vector<double> tput, cpu, cs;
+        for (std::size_t i = 0; i < std::min(mine.rounds.size(), ref.rounds.size()); ++i) {
+            const Sample& m = mine.rounds[i];
+            const Sample& r = ref.rounds[i];
+            if (r.ops_per_s > 0) tput.push_back(m.ops_per_s / r.ops_per_s);
+            cpu.push_back(m.client_cpu_us - r.client_cpu_us);
+            cs.push_back(switches(m) - switches(r));
+        }
+        return {median(tput), median(cpu), median(cs)};
+    }
     static double switches(const Sample& s) { return s.voluntary + s.involuntary; }
     const Row* find(Hold hold, int threads, std::size_t resources, const std::string& subject) const
     {
@@ -497,10 +522,7 @@ private:
                 return &r;
         return nullptr;
     }
-    const Row* direct(const Config& c) const
-    {
-        return c.hold == Hold::echo ? find(Hold::echo, static_cast<int>(c.resources), c.resources, "direct") : nullptr;
-    }
+
     std::vector<Row> rows_;
 };
 
@@ -514,7 +536,7 @@ void print_load(const char* when)
 
 int main(int argc, char** argv)
 {
-    int rounds = 5, run_ms = 500;
+    int rounds = 7, run_ms = 500;
     std::vector<std::string> subjects{"respool", "barging", "fifo_handoff"};
     std::string csv_path;
     for (int i = 1; i < argc; ++i) {
