@@ -19,7 +19,8 @@
 // CPU per op (adds the echo servers); the client threads' voluntary and
 // involuntary context switches per op (a voluntary one is a sleep: in the
 // pool's wait or in the echo's read(), so in echo runs the pool's own
-// wake-ups are what a subject has above `direct`); p50/p99/max of the
+// wake-ups are the sleeps a subject has above `direct`; the involuntary ones
+// are preemptions, the machine's load); p50/p99/max of the
 // acquire wait, timed per op with steady_clock. Runs are interleaved in
 // rounds so that a burst of load on the shared machine hits every subject
 // alike; the summary takes each figure's median over the rounds, and the
@@ -425,7 +426,8 @@ public:
     {
         std::printf("\n== ratios, paired by round (medians over the rounds) ==\n");
         std::printf("throughput as %% of the reference's; cli = client CPU per op minus the reference's, us; "
-                    "cs = client context switches per op (voluntary + involuntary) minus the reference's\n");
+                    "sleeps = client voluntary context switches per op (the pool's waits and the echo's reads) minus the "
+                    "reference's\n");
         for (const Row& r : rows_) {
             if (r.c.subject == "direct" || r.c.subject == "barging") continue;
             std::string line = fmt::format("{:<28}", r.name);
@@ -434,8 +436,8 @@ public:
                 const Row* base = find(r.c.hold, r.c.threads, r.c.resources, ref);
                 if (!base) continue;
                 const Paired p = paired(r, *base);
-                line += fmt::format("  vs {}: {:.0f}% cli {:+.2f} cs {:+.2f}", ref, 100 * p.throughput, p.cpu_us,
-                                    p.switches);
+                line += fmt::format("  vs {}: {:.0f}% cli {:+.2f} sleeps {:+.2f}", ref, 100 * p.throughput,
+                                    p.cpu_us, p.sleeps);
             }
             std::printf("%s\n", line.c_str());
         }
@@ -469,9 +471,9 @@ public:
             const double extra_min = mine->s.client_cpu_min_us - ref->s.client_cpu_min_us;
             std::printf("echo %d/%zu (bench_pg's bars read on the echo): respool at %.0f%% of direct at %zu (bar >= "
                         "%.0f%%): %s; client CPU over direct %+.2f us/op paired median, %+.2f lowest rounds (bar <= "
-                        "+2 us): %s; %+.2f context switches/op; p99 wait %.0f us\n",
+                        "+2 us): %s; %+.2f sleeps/op over direct; p99 wait %.0f us\n",
                         threads, resources, 100 * tput, resources, 100 * bar, verdict(tput >= bar), extra, extra_min,
-                        verdict(std::max(extra, extra_min) <= 2.0), p.switches, mine->s.p99_us);
+                        verdict(std::max(extra, extra_min) <= 2.0), p.sleeps, mine->s.p99_us);
         }
     }
 
@@ -500,21 +502,24 @@ private:
     struct Paired {
         double throughput = 0;  // mine / reference
         double cpu_us = 0;      // client CPU per op, mine - reference
-        double switches = 0;    // client context switches per op, mine - reference
+        double sleeps = 0;      // client voluntary context switches per op, mine - reference
     };
     static Paired paired(const Row& mine, const Row& ref)
     {
-        std::vector<double> tput, cpu, cs;
+        std::vector<double> tput, cpu, sleeps;
         for (std::size_t i = 0; i < std::min(mine.rounds.size(), ref.rounds.size()); ++i) {
             const Sample& m = mine.rounds[i];
             const Sample& r = ref.rounds[i];
             if (r.ops_per_s > 0) tput.push_back(m.ops_per_s / r.ops_per_s);
             cpu.push_back(m.client_cpu_us - r.client_cpu_us);
-            cs.push_back(switches(m) - switches(r));
+            sleeps.push_back(Summary::sleeps(m) - Summary::sleeps(r));
         }
-        return {median(tput), median(cpu), median(cs)};
+        return {median(tput), median(cpu), median(sleeps)};
     }
-    static double switches(const Sample& s) { return s.voluntary + s.involuntary; }
+    // Sleeps, not all switches: the involuntary ones are preemptions, which
+    // the machine's load decides (they varied 4x between rounds here, the
+    // voluntary ones by a few per cent).
+    static double sleeps(const Sample& s) { return s.voluntary; }
     const Row* find(Hold hold, int threads, std::size_t resources, const std::string& subject) const
     {
         for (const Row& r : rows_)

@@ -77,13 +77,14 @@ using Op = std::function<void()>;
 
 // Throughput, and this process's CPU time per operation (user + system):
 // the pool's own cost shows in the second even when a loaded machine blurs
-// the first. Context switches per operation (voluntary + involuntary, all
-// threads): a thread that waits for the pool sleeps once more per query
-// than one that only waits for the server.
+// the first. Sleeps per operation (voluntary context switches, all
+// threads; the involuntary ones are preemptions, the machine's load): a
+// thread that waits for the pool sleeps once more per query than one that
+// only waits for the server.
 struct Measured {
     double ops_per_sec = 0;
     double cpu_us_per_op = 0;
-    double switches_per_op = -1;  // not measured (HikariCP's JVM)
+    double switches_per_op = -1;  // voluntary; not measured (HikariCP's JVM)
 };
 
 struct Usage {
@@ -96,7 +97,7 @@ Usage usage(int who)
     rusage r{};
     ::getrusage(who, &r);
     auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-    return {sec(r.ru_utime) + sec(r.ru_stime), static_cast<double>(r.ru_nvcsw + r.ru_nivcsw)};
+    return {sec(r.ru_utime) + sec(r.ru_stime), static_cast<double>(r.ru_nvcsw)};
 }
 
 // Runs `threads` workers doing their op until `seconds` pass.
@@ -316,7 +317,8 @@ void print(const std::vector<Row>& rows, const Settings& s)
                    name(r.protocol), r.threads, r.cpu_us_per_op, cpu(ded), cpu(find(r, "raw")), cpu(pgb),
                    cpu(find(r, "hikari")), cpu(find(r, "pool+discard")), minus(ded), minus(pgb));
     }
-    fmt::print("\nclient context switches per round trip (lowest of the rounds; pgbench's own process)\n");
+    fmt::print("\nclient sleeps (voluntary context switches) per round trip (lowest of the rounds; pgbench's own "
+               "process)\n");
     fmt::print("{:<9} {:<9} {:>7} {:>8} {:>10} {:>10} {:>8} {:>13} {:>9}\n", "transport", "protocol", "threads",
                "pool", "dedicated", "raw libpq", "pgbench", "pool+discard", "pool-ded");
     for (const auto& r : rows) {
@@ -331,7 +333,7 @@ void print(const std::vector<Row>& rows, const Settings& s)
                    ded && ded->switches_per_op >= 0 ? fmt::format("{:+.3f}", r.switches_per_op - ded->switches_per_op)
                                                     : std::string("-"));
     }
-    std::string csv = "transport,protocol,threads,mode,connections,ops_per_sec,cpu_us_per_op,switches_per_op\n";
+    std::string csv = "transport,protocol,threads,mode,connections,ops_per_sec,cpu_us_per_op,sleeps_per_op\n";
     for (const auto& r : rows)
         csv += fmt::format("{},{},{},{},{},{:.1f},{:.3f},{}\n", r.transport, name(r.protocol), r.threads, r.mode,
                            r.connections, r.ops_per_sec, r.cpu_us_per_op,
