@@ -37,7 +37,8 @@ import java.util.concurrent.atomic.LongAdder;
 public final class HikariBench {
     public static void main(String[] args) throws Exception {
         if (args.length != 9) {
-            System.err.println("usage: HikariBench HOST PORT DBNAME USER THREADS POOL_SIZE SECONDS WARMUP simple|prepared");
+            System.err.println(
+                "usage: HikariBench HOST PORT DBNAME USER THREADS POOL_SIZE SECONDS WARMUP simple|prepared");
             System.exit(2);
         }
         final String host = args[0], port = args[1], dbname = args[2], user = args[3];
@@ -63,7 +64,8 @@ public final class HikariBench {
         final AtomicReference<Throwable> failure = new AtomicReference<>();
         try (HikariDataSource pool = new HikariDataSource(config)) {
             for (int i = 0; i < 500 && pool.getHikariPoolMXBean().getIdleConnections() < poolSize; ++i)
-                Thread.sleep(10);  // every connection made before the clock starts, as bench_pg waits for min_idle
+                Thread.sleep(10);  // every connection made before the clock starts, as bench_pg's pool
+                                   // waits for min_idle
             final CountDownLatch ready = new CountDownLatch(threads);
             List<Thread> workers = new ArrayList<>();
             for (int t = 0; t < threads; ++t) {

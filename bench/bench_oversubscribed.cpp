@@ -53,12 +53,11 @@
 
 #include <fmt/format.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <respool/pool.hpp>
 
 #include "baseline_pools.hpp"
+#include "echo_servers.hpp"
 #include "wait_histogram.hpp"
 
 namespace {
@@ -76,56 +75,6 @@ template <class T>
 inline void keep(T& v)
 {
     asm volatile("" : "+m"(v) : : "memory");  // the compiler must do the write
-}
-
-// --- the resources: socketpairs with an echo thread each ---------------------
-
-/// R socketpairs; a server thread per pair echoes what the client end writes.
-/// The client ends are the resources (plain fds, owned here).
-class EchoServers {
-public:
-    explicit EchoServers(std::size_t count)
-    {
-        for (std::size_t i = 0; i < count; ++i) {
-            int sv[2];
-            if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair");
-            clients_.push_back(sv[0]);
-            servers_.push_back(sv[1]);
-        }
-        for (int fd : servers_)
-            threads_.emplace_back([fd] {
-                char buf[64];
-                for (;;) {
-                    const ssize_t n = ::read(fd, buf, sizeof buf);
-                    if (n <= 0) return;  // the client end closed: the bench is over
-                    if (::write(fd, buf, static_cast<std::size_t>(n)) != n) return;
-                }
-            });
-    }
-    ~EchoServers()
-    {
-        for (int fd : clients_) ::close(fd);
-        for (auto& t : threads_) t.join();
-        for (int fd : servers_) ::close(fd);
-    }
-    EchoServers(const EchoServers&) = delete;
-    EchoServers& operator=(const EchoServers&) = delete;
-
-    std::size_t size() const { return clients_.size(); }
-    int client(std::size_t i) const { return clients_.at(i); }
-
-private:
-    std::vector<int> clients_, servers_;
-    std::vector<std::thread> threads_;
-};
-
-/// One byte there and back: a few microseconds of system calls, and a
-/// sleep in read() until the server thread has run.
-inline void round_trip(int fd)
-{
-    char b = 'x';
-    if (::write(fd, &b, 1) != 1) die("echo write");
-    if (::read(fd, &b, 1) != 1) die("echo read");
 }
 
 // --- subjects ----------------------------------------------------------------
@@ -158,7 +107,7 @@ static_assert(respool::Adapter<EchoAdapter>);
 
 class RespoolSubject {
 public:
-    RespoolSubject(const EchoServers& servers, std::chrono::microseconds fairness_window)
+    RespoolSubject(const bench::EchoServers& servers, std::chrono::microseconds fairness_window)
         : pool_(adapter(servers), options(servers.size(), fairness_window))
     {
         std::vector<respool::Lease<EchoAdapter>> warm;  // make every resource now, outside the measurement
@@ -167,7 +116,7 @@ public:
     respool::Lease<EchoAdapter> acquire(int) { return pool_.acquire(); }
 
 private:
-    static EchoAdapter adapter(const EchoServers& servers)
+    static EchoAdapter adapter(const bench::EchoServers& servers)
     {
         EchoAdapter a{std::make_shared<EchoAdapter::Fds>()};
         for (std::size_t i = 0; i < servers.size(); ++i) a.fds->free.push_back(servers.client(i));
@@ -201,7 +150,7 @@ private:
 template <class P>
 class BaselineSubject {
 public:
-    explicit BaselineSubject(const EchoServers& servers) : pool_(servers.size())
+    explicit BaselineSubject(const bench::EchoServers& servers) : pool_(servers.size())
     {
         std::vector<int*> items;  // every item once, to write its fd in
         for (std::size_t i = 0; i < servers.size(); ++i) items.push_back(pool_.acquire());
@@ -221,7 +170,7 @@ public:
         int& fd;
         int& get() const { return fd; }
     };
-    explicit DirectSubject(const EchoServers& servers)
+    explicit DirectSubject(const bench::EchoServers& servers)
     {
         for (std::size_t i = 0; i < servers.size(); ++i) fds_.push_back(servers.client(i));
     }
@@ -282,7 +231,7 @@ Sample run_clients(Subject& subject, int threads, Hold hold, Clock::duration run
                 auto lease = subject.acquire(t);
                 mine.wait.record(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
                 if (hold == Hold::echo) {
-                    round_trip(lease.get());
+                    bench::round_trip(lease.get());
                 } else {
                     ++lease.get();
                     keep(lease.get());
@@ -336,7 +285,7 @@ std::string config_name(const Config& c)
     return fmt::format("{}/t{}_r{}/{}", name(c.hold), c.threads, c.resources, c.subject);
 }
 
-Sample run_config(const Config& c, const EchoServers& servers, Clock::duration run_for)
+Sample run_config(const Config& c, const bench::EchoServers& servers, Clock::duration run_for)
 {
     if (c.subject == "respool" || c.subject == "respool_fifo") {
         RespoolSubject s(servers, c.subject == "respool" ? 1000us : 0us);
@@ -426,10 +375,10 @@ public:
     {
         std::printf("\n== ratios, paired by round (medians over the rounds) ==\n");
         std::printf("throughput as %% of the reference's; cli = client CPU per op minus the reference's, us; "
-                    "sleeps = client voluntary context switches per op (the pool's waits and the echo's reads) minus the "
-                    "reference's\n");
+                    "sleeps = client voluntary context switches per op (the pool's waits and the echo's reads) "
+                    "minus the reference's\n");
         for (const Row& r : rows_) {
-            if (r.c.subject == "direct" || r.c.subject == "barging") continue;
+            if (r.c.subject == "direct") continue;
             std::string line = fmt::format("{:<28}", r.name);
             for (const char* ref : {"barging", "fifo_handoff", "direct"}) {
                 if (r.c.subject == ref) continue;
@@ -447,7 +396,8 @@ public:
     {
         auto verdict = [](bool ok) { return ok ? "meets" : "MISSES"; };
         std::printf("\n== issue 14's bars ==\n");
-        for (auto [threads, resources, bar] : {std::tuple{16, std::size_t{4}, 0.8}, std::tuple{64, std::size_t{8}, 0.6}}) {
+        using Shape = std::tuple<int, std::size_t, double>;  // threads, resources, bar
+        for (auto [threads, resources, bar] : {Shape{16, 4, 0.8}, Shape{64, 8, 0.6}}) {
             const Row* mine = find(Hold::none, threads, resources, "respool");
             const Row* base = find(Hold::none, threads, resources, "barging");
             if (!mine || !base) continue;
@@ -460,8 +410,7 @@ public:
         // bench_pg's bars, read on the echo instead of PostgreSQL: `direct`
         // (R threads) plays pgbench at R connections and the dedicated
         // connections (its client CPU per op is the round trip's alone).
-        for (auto [threads, resources, bar] : {std::tuple{16, std::size_t{4}, 0.95}, std::tuple{64, std::size_t{4}, 0.9},
-                                               std::tuple{64, std::size_t{8}, 0.9}}) {
+        for (auto [threads, resources, bar] : {Shape{16, 4, 0.95}, Shape{64, 4, 0.9}, Shape{64, 8, 0.9}}) {
             const Row* mine = find(Hold::echo, threads, resources, "respool");
             const Row* ref = find(Hold::echo, threads, resources, "direct");
             if (!mine || !ref) continue;
@@ -485,7 +434,8 @@ public:
         for (const Row& r : rows_)
             out += fmt::format("{},{},{},{},{:.0f},{:.3f},{:.3f},{:.3f},{:.4f},{:.4f},{:.1f},{:.1f},{:.0f}\n",
                                name(r.c.hold), r.c.threads, r.c.resources, r.c.subject, r.s.ops_per_s,
-                               r.s.client_cpu_us, r.s.client_cpu_min_us, r.s.process_cpu_us, r.s.voluntary, r.s.involuntary, r.s.p50_us, r.s.p99_us,
+                               r.s.client_cpu_us, r.s.client_cpu_min_us, r.s.process_cpu_us, r.s.voluntary,
+                               r.s.involuntary, r.s.p50_us, r.s.p99_us,
                                r.s.max_us);
         return out;
     }
@@ -572,10 +522,10 @@ int main(int argc, char** argv)
     std::printf("bench_oversubscribed: %d rounds of %d ms per run, %u hardware threads\n", rounds, run_ms,
                 std::thread::hardware_concurrency());
     print_load("at the start");
-    std::map<std::size_t, std::unique_ptr<EchoServers>> servers;
+    std::map<std::size_t, std::unique_ptr<bench::EchoServers>> servers;
     const std::vector<Config> order = configs(subjects);
     for (const Config& c : order)
-        if (!servers.contains(c.resources)) servers.emplace(c.resources, std::make_unique<EchoServers>(c.resources));
+        if (!servers.contains(c.resources)) servers.emplace(c.resources, std::make_unique<bench::EchoServers>(c.resources));
 
     std::map<std::string, std::vector<Sample>> samples;
     for (int round = 1; round <= rounds; ++round)

@@ -69,7 +69,7 @@ struct Row {
     int connections;
     double ops_per_sec;
     double cpu_us_per_op;
-    double switches_per_op;  // negative when not measured
+    double sleeps_per_op;  // negative when not measured
 };
 
 // One operation per call; made per worker before the clock starts.
@@ -84,12 +84,12 @@ using Op = std::function<void()>;
 struct Measured {
     double ops_per_sec = 0;
     double cpu_us_per_op = 0;
-    double switches_per_op = -1;  // voluntary; not measured (HikariCP's JVM)
+    double sleeps_per_op = -1;  // voluntary; not measured (HikariCP's JVM)
 };
 
 struct Usage {
     double cpu_seconds = 0;
-    double switches = 0;
+    double sleeps = 0;  // voluntary context switches
 };
 
 Usage usage(int who)
@@ -133,7 +133,7 @@ Measured measure(int threads, double seconds, const std::function<Op(int)>& make
     for (const auto& c : counts) total += c.n;
     const double n = static_cast<double>(std::max<std::uint64_t>(total, 1));
     return {static_cast<double>(total) / elapsed, (after.cpu_seconds - before.cpu_seconds) * 1e6 / n,
-            (after.switches - before.switches) / n};
+            (after.sleeps - before.sleeps) / n};
 }
 
 respool::pg::Options adapter_options(const std::string& conninfo, Protocol protocol)
@@ -237,7 +237,7 @@ Measured bench_pgbench(const std::string& conninfo, Protocol protocol, int clien
     std::smatch n;
     double done = std::regex_search(r.output, n, count) ? std::stod(n[1]) : 0;
     if (done <= 0) return {tps, 0, -1};
-    return {tps, (after.cpu_seconds - before.cpu_seconds) * 1e6 / done, (after.switches - before.switches) / done};
+    return {tps, (after.cpu_seconds - before.cpu_seconds) * 1e6 / done, (after.sleeps - before.sleeps) / done};
 }
 
 Settings parse(int argc, char** argv)
@@ -304,7 +304,8 @@ void print(const std::vector<Row>& rows, const Settings& s)
     }
     fmt::print("\nclient CPU time per round trip, us (lowest of the rounds; pgbench's own process)\n");
     fmt::print("{:<9} {:<9} {:>7} {:>8} {:>10} {:>10} {:>8} {:>8} {:>13} {:>9} {:>9}\n", "transport", "protocol",
-               "threads", "pool", "dedicated", "raw libpq", "pgbench", "hikari", "pool+discard", "pool-ded", "pool-pgb");
+               "threads", "pool", "dedicated", "raw libpq", "pgbench", "hikari", "pool+discard", "pool-ded",
+               "pool-pgb");
     for (const auto& r : rows) {
         if (r.mode != "pool") continue;
         auto cpu = [](const Row* x) { return x ? fmt::format("{:.2f}", x->cpu_us_per_op) : std::string("-"); };
@@ -324,20 +325,20 @@ void print(const std::vector<Row>& rows, const Settings& s)
     for (const auto& r : rows) {
         if (r.mode != "pool") continue;
         auto cs = [](const Row* x) {
-            return x && x->switches_per_op >= 0 ? fmt::format("{:.3f}", x->switches_per_op) : std::string("-");
+            return x && x->sleeps_per_op >= 0 ? fmt::format("{:.3f}", x->sleeps_per_op) : std::string("-");
         };
         const Row* ded = find(r, "dedicated");
         fmt::print("{:<9} {:<9} {:>7} {:>8} {:>10} {:>10} {:>8} {:>13} {:>9}\n", r.transport, name(r.protocol),
                    r.threads, cs(&r), cs(ded), cs(find(r, "raw")), cs(find(r, "pgbench")),
                    cs(find(r, "pool+discard")),
-                   ded && ded->switches_per_op >= 0 ? fmt::format("{:+.3f}", r.switches_per_op - ded->switches_per_op)
+                   ded && ded->sleeps_per_op >= 0 ? fmt::format("{:+.3f}", r.sleeps_per_op - ded->sleeps_per_op)
                                                     : std::string("-"));
     }
     std::string csv = "transport,protocol,threads,mode,connections,ops_per_sec,cpu_us_per_op,sleeps_per_op\n";
     for (const auto& r : rows)
         csv += fmt::format("{},{},{},{},{},{:.1f},{:.3f},{}\n", r.transport, name(r.protocol), r.threads, r.mode,
                            r.connections, r.ops_per_sec, r.cpu_us_per_op,
-                           r.switches_per_op >= 0 ? fmt::format("{:.4f}", r.switches_per_op) : std::string());
+                           r.sleeps_per_op >= 0 ? fmt::format("{:.4f}", r.sleeps_per_op) : std::string());
     fmt::print("\n{}", csv);
     if (s.csv.empty()) return;
     try {
@@ -430,16 +431,16 @@ int main(int argc, char** argv)
                         if (m.ops_per_sec <= 0) continue;
                         best[i].ops_per_sec = std::max(best[i].ops_per_sec, m.ops_per_sec);
                         best[i].cpu_us_per_op = std::min(best[i].cpu_us_per_op, m.cpu_us_per_op);
-                        if (m.switches_per_op >= 0)
-                            best[i].switches_per_op = best[i].switches_per_op < 0
-                                                          ? m.switches_per_op
-                                                          : std::min(best[i].switches_per_op, m.switches_per_op);
+                        if (m.sleeps_per_op >= 0)
+                            best[i].sleeps_per_op = best[i].sleeps_per_op < 0
+                                                          ? m.sleeps_per_op
+                                                          : std::min(best[i].sleeps_per_op, m.sleeps_per_op);
                     }
                 }
                 for (std::size_t i = 0; i < modes.size(); ++i) {
                     if (best[i].ops_per_sec <= 0) continue;
                     rows.push_back({transport, p, threads, modes[i].name, modes[i].connections, best[i].ops_per_sec,
-                                    best[i].cpu_us_per_op, best[i].switches_per_op});
+                                    best[i].cpu_us_per_op, best[i].sleeps_per_op});
                     fmt::print(stderr, "{} {} {} threads, {}: {:.0f}/s, {:.2f} us CPU/op\n", transport, name(p),
                                threads, modes[i].name, best[i].ops_per_sec, best[i].cpu_us_per_op);
                 }
