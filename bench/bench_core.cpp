@@ -42,6 +42,7 @@
 #include <respool/pool.hpp>
 
 #include "baseline_pools.hpp"
+#include "wait_histogram.hpp"
 
 // --- heap allocations, counted per thread --------------------------------
 // The whole binary's operator new is replaced; a thread-local counter lets a
@@ -204,65 +205,11 @@ void bm_uncontended_fifo(benchmark::State& state)
 
 // --- contended -----------------------------------------------------------------
 
-/// Acquire waits in nanoseconds, log-linear: 16 buckets per power of two
-/// (about ±3 %), up to 2^40 ns. Percentiles are bucket upper bounds.
-class WaitHistogram {
-public:
-    static constexpr int sub_bits = 4;
-    void record(std::int64_t ns)
-    {
-        const auto v = static_cast<std::uint64_t>(std::max<std::int64_t>(ns, 0));
-        ++counts_[index(v)];
-        ++count_;
-        max_ = std::max(max_, v);
-    }
-    void merge(const WaitHistogram& o)
-    {
-        for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += o.counts_[i];
-        count_ += o.count_;
-        max_ = std::max(max_, o.max_);
-    }
-    double percentile_us(double q) const
-    {
-        if (count_ == 0) return 0;
-        const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(count_ - 1)) + 1;
-        std::uint64_t seen = 0;
-        for (std::size_t i = 0; i < counts_.size(); ++i) {
-            seen += counts_[i];
-            if (seen >= rank) return static_cast<double>(std::min(upper_bound(i), max_)) / 1e3;
-        }
-        return max_us();
-    }
-    double max_us() const { return static_cast<double>(max_) / 1e3; }
-    std::uint64_t count() const { return count_; }
-
-private:
-    static constexpr std::size_t bucket_count = (41 - sub_bits + 1) << sub_bits;
-    static std::size_t index(std::uint64_t v)
-    {
-        if (v < (1u << sub_bits)) return v;
-        const int log2 = std::min(63 - std::countl_zero(v), 40);
-        const auto mantissa = (v >> (log2 - sub_bits)) & ((1u << sub_bits) - 1);
-        return std::min<std::size_t>((static_cast<std::size_t>(log2 - sub_bits + 1) << sub_bits) + mantissa,
-                                     bucket_count - 1);
-    }
-    static std::uint64_t upper_bound(std::size_t i)
-    {
-        if (i < (1u << sub_bits)) return i;
-        const auto log2 = (i >> sub_bits) + sub_bits - 1;
-        const std::uint64_t base = std::uint64_t{1} << log2;
-        return base + ((i & ((1u << sub_bits) - 1)) + 1) * (base >> sub_bits) - 1;
-    }
-    std::vector<std::uint64_t> counts_ = std::vector<std::uint64_t>(bucket_count, 0);
-    std::uint64_t count_ = 0;
-    std::uint64_t max_ = 0;
-};
-
 struct RunResult {
     double seconds = 0;
     std::uint64_t ops = 0;
     std::uint64_t allocations = 0;  // in the measured loops, all threads
-    WaitHistogram wait;
+    bench::WaitHistogram wait;
 };
 
 /// `threads` threads do acquire -> touch -> (hold) -> release for `run_for`.
@@ -489,14 +436,16 @@ private:
                             verdict(tail <= 1.0 / 3));
             }
         }
-        for (const char* shape : {"t16_r4", "t64_r8"}) {
+        // Issue 14 raised the 16 / 4 bar to 80 %; 64 / 8 stays at 60 %.
+        for (auto [shape, bar] : {std::pair{"t16_r4", 0.8}, std::pair{"t64_r8", 0.6}}) {
             const auto mine = find(fmt::format("contended/respool/{}_hold0us", shape));
             const auto base = find(fmt::format("contended/barging/{}_hold0us", shape));
             if (!mine || !base) continue;
             const double tput = mine->ops / base->ops;
-            std::printf("no hold %s: respool at %.0f%% of barging throughput (bar >= 60%%): %s; p99 %.1f us vs %.1f us, "
-                        "max %.0f us vs %.0f us\n",
-                        shape, 100 * tput, verdict(tput >= 0.6), mine->p99, base->p99, mine->max, base->max);
+            std::printf("no hold %s: respool at %.0f%% of barging throughput (bar >= %.0f%%): %s; p99 %.1f us vs %.1f "
+                        "us, max %.0f us vs %.0f us\n",
+                        shape, 100 * tput, 100 * bar, verdict(tput >= bar), mine->p99, base->p99, mine->max,
+                        base->max);
         }
     }
 
