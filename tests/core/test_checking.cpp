@@ -61,7 +61,7 @@ TEST_CASE("close during a keepalive check of a shared resource destroys it once,
     CHECK(f.fake->destroyed() == f.fake->created());
 }
 
-TEST_CASE("a make-before-break replacement never destroys an old shared resource under its check (defect 1)")
+TEST_CASE("a make-before-break replacement never destroys an old shared resource under its check")
 {
     Fixture f;
     auto o = keepalive_options(f, 4);
