@@ -156,7 +156,9 @@ struct PoolOptions {
 /// Settings of one acquire.
 struct AcquireOptions {
     /// How long the whole acquire may take: queueing, creating, validating.
-    /// Negative (the default) means the pool's `acquire_timeout`.
+    /// Negative (the default) means the pool's `acquire_timeout`;
+    /// `milliseconds::max()` means no deadline (wait until served, cancelled
+    /// or closed).
     std::chrono::milliseconds timeout{-1};
     /// Cancels the wait when stop is requested; the acquire throws `Cancelled`.
     std::stop_token stop{};

@@ -95,7 +95,8 @@ public:
 
     /// Stops new acquires (waiters get `PoolClosed`), destroys idle
     /// resources, asks holders to let go (`Lease::stop_token`) and waits up to
-    /// `drain_timeout` for them. True if every lease came back. Idempotent.
+    /// `drain_timeout` for them (`milliseconds::max()`: as long as it takes).
+    /// True if every lease came back. Idempotent.
     bool close() { return state_->close(state_->options().drain_timeout); }
     bool close(std::chrono::milliseconds drain_timeout) { return state_->close(drain_timeout); }
 
