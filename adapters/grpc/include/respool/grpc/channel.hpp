@@ -77,18 +77,27 @@ public:
     enum class Kind {
         not_ready,  ///< the channel did not reach READY before the deadline
         unhealthy,  ///< READY, but the health check did not answer SERVING
+        tls,        ///< the TLS handshake or the server certificate failed (grpc
+                    ///< said so, or the certificate has no subjectAltName):
+                    ///< reported at once, not at the deadline; retrying cannot help
     };
 
     ChannelError(Kind kind, const std::string& what, std::string target,
-                 grpc_connectivity_state last_state, std::string reason)
+                 grpc_connectivity_state last_state, std::string reason,
+                 std::string operation = "connect")
         : std::runtime_error(what), kind_(kind), target_(std::move(target)),
-          last_state_(last_state), reason_(std::move(reason))
+          last_state_(last_state), reason_(std::move(reason)), operation_(std::move(operation))
     {
     }
 
     Kind kind() const noexcept { return kind_; }
     /// The target string the adapter was given.
     const std::string& target() const noexcept { return target_; }
+    /// The same as `target()`: the endpoint, named as in the other adapters' errors.
+    const std::string& endpoint() const noexcept { return target_; }
+    /// The step that failed: "connect" (waiting for READY, the TLS handshake
+    /// included), "health_check" or "peer_certificate".
+    const std::string& operation() const noexcept { return operation_; }
     /// The connectivity state when the adapter gave up.
     grpc_connectivity_state last_state() const noexcept { return last_state_; }
     /// grpc's own words for the failure (may be empty), or the health answer.
@@ -99,7 +108,11 @@ private:
     std::string target_;
     grpc_connectivity_state last_state_;
     std::string reason_;
+    std::string operation_;
 };
+
+/// "not_ready", "unhealthy", "tls".
+std::string_view to_string(ChannelError::Kind kind) noexcept;
 
 /// A fresh stub of `Service` on a lease's channel (or on a `Channel`). Cheap;
 /// make one per lease and drop it with the lease.
