@@ -19,6 +19,7 @@
 #include <respool/pool.hpp>
 
 #include "grpc_test_util.hpp"
+#include "support/fault_proxy.hpp"
 #include "support/grpc_echo_server.hpp"
 
 using namespace std::chrono_literals;
@@ -142,6 +143,46 @@ TEST_CASE("G5: never more connections than max_size, none after close and ~Pool,
     }
     // ~Pool, and later: nothing comes back (a given-up channel reconnecting).
     std::this_thread::sleep_for(1500ms);
+    CHECK(established_on(port) == 0);
+    CHECK(sampler.max_seen() <= 2);
+}
+
+TEST_CASE("G5: creations that stall mid-connection (TCP up, HTTP/2 never) leave no connection behind")
+{
+    // The server accepts TCP but never answers (a blackhole in front of it):
+    // each channel is CONNECTING, with an established socket, when its
+    // create gives up. That socket must close with the channel.
+    GrpcEchoServer server;
+    respool::test::FaultProxy proxy("127.0.0.1", server.port());
+    const std::uint16_t port = proxy.port();
+    ConnectionSampler sampler(port);
+    auto o = insecure_options();
+    o.max_calls_per_channel = 4;
+    respool::PoolOptions po;
+    po.max_size = 2;
+    po.create_timeout = 300ms;
+    po.create_backoff_initial = 10ms;
+    po.create_backoff_max = 50ms;
+    po.circuit_breaker_threshold = 1000;
+    {
+        ChannelPool pool{ChannelAdapter{"127.0.0.1:" + std::to_string(port), o}, po};
+        Load load(pool, 8);
+        CHECK(wait_for([&] { return load.ok() > 20; }, 5s));
+        proxy.blackhole();
+        proxy.reset_all();  // the pool's channels fail; new ones stall in CONNECTING
+        CHECK(wait_for([&] { return pool.stats().create_failures >= 4; }, 10s));
+        INFO("proxy accepted " << proxy.accepted() << ", open " << proxy.open());
+        CHECK(sampler.max_seen() <= 2);
+        proxy.pass();
+        const int ok_before = load.ok();
+        CHECK(wait_for([&] { return load.ok() > ok_before + 20; }, 10s));
+        std::this_thread::sleep_for(1s);
+        load.stop();
+        CHECK(sampler.max_seen() <= 2);
+        pool.close();
+        CHECK(wait_for([&] { return established_on(port) == 0; }, 2s));
+    }
+    std::this_thread::sleep_for(1s);
     CHECK(established_on(port) == 0);
     CHECK(sampler.max_seen() <= 2);
 }

@@ -81,7 +81,10 @@ Channel ChannelAdapter::create(respool::Deadline deadline)
 {
     const auto start = SteadyClock::now();
     const std::uint64_t id = next_channel_id.fetch_add(1, std::memory_order_relaxed);
-    Channel channel{factory_->make(id), id};
+    std::shared_ptr<const void> shutdown;
+    // On any throw below, ~Channel shuts the channel's sockets down: an
+    // attempt still under way must not connect after we gave up (item 1).
+    Channel channel{factory_->make(id, shutdown), id, std::move(shutdown)};
     const auto& grpc_channel = channel.channel();
 
     std::string reason;

@@ -10,8 +10,10 @@
 //
 // Thread-safety: a Channel is used by many leases at once; everything here is
 // safe to call concurrently (grpc channels are thread-safe).
-// Lifetime: stubs made from the channel keep the `::grpc::Channel` (and its
-// connection) alive; make them per lease, not for longer.
+// Lifetime: stubs made from the channel keep the `::grpc::Channel` object
+// alive, but not its connection: when the pool destroys the Channel (broken,
+// retired, closed) its sockets are shut down and calls on leftover stubs
+// fail with UNAVAILABLE. Make stubs per lease, not for longer.
 //
 //   auto lease = pool.acquire();
 //   auto stub = respool::grpc::make_stub<my::Echo>(lease);
@@ -44,8 +46,13 @@ struct ChannelHealth {
 /// A pooled channel: the adapter's `Resource`. Move-only.
 class Channel {
 public:
-    Channel(std::shared_ptr<::grpc::Channel> channel, std::uint64_t id)
-        : channel_(std::move(channel)), id_(id), health_(std::make_unique<detail::ChannelHealth>())
+    /// `shutdown`, when given, is released with the Channel (destroyed or
+    /// given up): the adapter's handle that then shuts the channel's sockets
+    /// down and keeps grpc from opening new ones, so no connection outlives it.
+    Channel(std::shared_ptr<::grpc::Channel> channel, std::uint64_t id,
+            std::shared_ptr<const void> shutdown = nullptr)
+        : channel_(std::move(channel)), id_(id), health_(std::make_unique<detail::ChannelHealth>()),
+          shutdown_(std::move(shutdown))
     {
     }
 
@@ -64,6 +71,7 @@ private:
     std::shared_ptr<::grpc::Channel> channel_;
     std::uint64_t id_ = 0;
     std::unique_ptr<detail::ChannelHealth> health_;
+    std::shared_ptr<const void> shutdown_;  // last: released first, before the grpc channel
 };
 
 /// "IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE" or "SHUTDOWN".
