@@ -15,6 +15,8 @@ protoc --proto_path="$source_root/tests/support" --cpp_out="$work" --grpc_out="$
   --plugin=protoc-gen-grpc="$(command -v grpc_cpp_plugin)" "$source_root/tests/support/echo.proto"
 
 cat > "$work/main.cpp" <<'CPP'
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <respool/grpc.hpp>
 #include <respool/pool.hpp>
 #include "echo.grpc.pb.h"
