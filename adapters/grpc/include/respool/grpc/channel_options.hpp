@@ -40,7 +40,8 @@ struct TlsOptions {
     std::string root_certs_pem;
     /// Client certificate chain for mutual TLS; empty means none (then no key either).
     std::string cert_chain_pem;
-    /// Client private key. A secret: never printed, logged or put in an error.
+    /// Client private key, unencrypted (grpc takes no passphrase; an encrypted
+    /// one is `InvalidOptions`). A secret: never printed, logged or put in an error.
     std::string private_key_pem;
     /// The host name the server certificate must carry when it differs from the
     /// target's host (an IP target, a test certificate). Empty: the target's host.
