@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 #include <limits>
+#include <string_view>
 
 #include <unistd.h>
 
@@ -87,7 +88,11 @@ void run_on_connect(const Options& o, Socket& socket, Deadline deadline, const s
     try {
         o.on_connect(socket, deadline);
     } catch (const Error& e) {
-        throw Error(e.kind(), where + e.what(), e.sys_errno(), "on_connect", endpoint);
+        // A Socket call inside the hook already names the endpoint: keep its step and reason.
+        std::string_view inner = e.what();
+        if (const std::string own = "tcp " + endpoint + ": "; inner.substr(0, own.size()) == own)
+            inner.remove_prefix(own.size());
+        throw Error(e.kind(), where + std::string(inner), e.sys_errno(), "on_connect", endpoint);
     } catch (const std::exception& e) {
         throw Error(Errc::hook, where + e.what(), 0, "on_connect", endpoint);
     } catch (...) {
@@ -162,7 +167,14 @@ bool Adapter::validate(Socket& socket, Deadline deadline)
     // A probe that fails on connections it has never passed is most likely
     // wrong (e.g. comparing to "PONG" where Redis says "+PONG"): say so once
     // per run of such failures, instead of failing every validation silently.
-    if (!socket.impl_for_adapter().probe_passed &&
+    auto fresh = [&socket]() noexcept {
+        try {
+            return !socket.impl_for_adapter().probe_passed;
+        } catch (...) {
+            return false;  // the probe moved the socket away: nothing to judge
+        }
+    };
+    if (fresh() &&
         c.fresh_probe_failures.fetch_add(1, std::memory_order_relaxed) + 1 == c.options.probe_failure_warning)
         warn(c.options, "tcp " + c.endpoint + ": the probe failed on " +
                             std::to_string(c.options.probe_failure_warning) +
