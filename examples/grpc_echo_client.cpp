@@ -75,7 +75,9 @@ int main(int argc, char** argv)
     respool::grpc::ChannelOptions copts;
     copts.insecure = true;  // loopback; use copts.tls for anything else
     copts.max_calls_per_channel = argc > 3 ? std::atoi(argv[3]) : 8;
-    copts.keepalive_time = 10s;  // the server must allow pings this often
+    // Ping after 5 min of silence: servers you do not control (grpc-go's
+    // default policy) answer more frequent pings with GOAWAY; see docs/adapters/grpc.md.
+    copts.keepalive_time = std::chrono::minutes(5);
     respool::PoolOptions popts;
     popts.name = "echo";
     popts.max_size = 8;  // at most 8 connections

@@ -115,6 +115,18 @@ TEST_CASE("ChannelOptions: bad input is rejected at construction, naming the fie
         o.tls = respool::grpc::TlsOptions{.root_certs_pem = "/etc/ssl/certs/ca.pem"};
         CHECK(rejected_field("h:1", o) == "tls.root_certs_pem");
     }
+    SUBCASE("an encrypted private key, which grpc cannot decrypt")
+    {
+        o.insecure = false;
+        o.tls = respool::grpc::TlsOptions{.cert_chain_pem = "-----BEGIN CERTIFICATE-----\n",
+                                          .private_key_pem = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nc2VjcmV0\n"};
+        CHECK(rejected_field("h:1", o) == "tls.private_key_pem");
+        try {
+            ChannelAdapter adapter{"h:1", o};
+        } catch (const respool::InvalidOptions& e) {
+            CHECK(std::string(e.what()).find("c2VjcmV0") == std::string::npos);
+        }
+    }
     SUBCASE("an extra channel argument without a name")
     {
         o.extra_args[""] = 1;

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
@@ -111,6 +112,16 @@ std::string write_key(const std::string& path, EVP_PKEY* key)
     return path;
 }
 
+/// `key` encrypted with AES-256-CBC under `passphrase` (PKCS#8, "ENCRYPTED PRIVATE KEY").
+std::string write_encrypted_key(const std::string& path, EVP_PKEY* key, const std::string& passphrase)
+{
+    FilePtr f = open_private(path);
+    if (!PEM_write_PKCS8PrivateKey(f.get(), key, EVP_aes_256_cbc(), passphrase.data(),
+                                   static_cast<int>(passphrase.size()), nullptr, nullptr))
+        fail("writing " + path);
+    return path;
+}
+
 } // namespace
 
 TestPki::TestPki(std::string host_name) : dir("respool-pki"), host(std::move(host_name))
@@ -133,6 +144,19 @@ TestPki::TestPki(std::string host_name) : dir("respool-pki"), host(std::move(hos
     };
     leaf("server", {.cn = host, .san = good_san}, server_cert, server_key);
     leaf("client", {.cn = "respool-test-client", .client = true}, client_cert, client_key);
+    {
+        // The same kind of client certificate, its key encrypted. The
+        // passphrase is made per run, so no test can pass by knowing it.
+        KeyPtr key = make_key();
+        CertPtr cert = make_cert({.cn = "respool-test-client-enc", .client = true}, key.get(), ca.get(),
+                                 ca_key.get());
+        unsigned char random[8];
+        if (RAND_bytes(random, sizeof random) != 1) fail("RAND_bytes");
+        client_enc_passphrase = "pki-Secret-";
+        for (unsigned char b : random) client_enc_passphrase += "0123456789abcdef"[b >> 4], client_enc_passphrase += "0123456789abcdef"[b & 15];
+        client_enc_cert = write_cert(d + "client_enc.pem", cert.get());
+        client_enc_key = write_encrypted_key(d + "client_enc.key", key.get(), client_enc_passphrase);
+    }
     leaf("wrong_host", {.cn = "wrong.example", .san = "DNS:wrong.example"}, wrong_host_cert,
          wrong_host_key);
     leaf("expired", {.cn = host, .san = good_san, .not_before = -2 * day, .not_after = -day},

@@ -9,12 +9,14 @@
 //   client authentication (CN "respool-test-client").
 // - wrong_host_*: CA-signed, for "wrong.example" only.
 // - expired_*: CA-signed, valid yesterday only. not_yet_valid_*: from tomorrow.
+// - client_enc_cert/key: like client_*, the key encrypted (PKCS#8, AES-256)
+//   with client_enc_passphrase, made per run.
 // - no_san_*: CA-signed, host only in the subject CN (no SAN at all).
 // - self_signed_*: correct names, signed by its own key.
 // - other_ca_cert, other_ca_server_*: a second CA nobody trusts, and a server
 //   certificate with correct names signed by it.
 //
-// Thread-safety: immutable after construction. Key files are unencrypted and
+// Thread-safety: immutable after construction. Key files (but client_enc_key) are unencrypted and
 // mode 0600 inside a 0700 directory owned by the test process's user.
 //
 //   respool::test::TestPki pki;               // host "localhost"
@@ -36,6 +38,7 @@ struct TestPki {
     std::string ca_cert;
     std::string server_cert, server_key;
     std::string client_cert, client_key;
+    std::string client_enc_cert, client_enc_key, client_enc_passphrase;
     std::string wrong_host_cert, wrong_host_key;
     std::string expired_cert, expired_key;
     std::string not_yet_valid_cert, not_yet_valid_key;

@@ -2,6 +2,8 @@
 #include <respool/grpc/channel_adapter.hpp>
 
 #include <atomic>
+#include <cstdio>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -38,18 +40,51 @@ std::string failure_reason(const Channel& channel, respool::Deadline deadline)
     return std::move(answer.description);
 }
 
+// grpc reports a failed TLS handshake or certificate check only as text in
+// the channel's failure; these are the phrases grpc 1.51 (and OpenSSL under
+// it) use. Another try cannot succeed, so create fails at once instead of
+// waiting out its deadline.
+bool is_tls_failure(const std::string& reason)
+{
+    static constexpr std::string_view phrases[] = {
+        "Ssl handshake failed", "Handshake failed", "handshake failed", "Peer name",
+        "CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "WRONG_VERSION_NUMBER",
+        "wrong version number", "Cannot check peer",
+    };
+    for (std::string_view p : phrases)
+        if (reason.find(p) != std::string::npos) return true;
+    return false;
+}
+
+void warn(const ChannelOptions& o, const std::string& message) noexcept
+{
+    try {
+        if (o.logger) o.logger(respool::LogLevel::warning, message);
+        else std::fprintf(stderr, "respool warning: %s\n", message.c_str());
+    } catch (...) {
+        // A throwing logger must not fail the construction.
+    }
+}
+
 } // namespace
 
 ChannelAdapter::ChannelAdapter(std::string target, ChannelOptions options)
     : factory_(std::make_shared<const detail::ChannelFactory>(std::move(target), std::move(options)))
 {
+    if (this->options().insecure)
+        warn(this->options(), fmt::format("grpc '{}': insecure = true: plaintext HTTP/2, no encryption and no "
+                                          "server authentication; anyone on the path can read and impersonate",
+                                          this->target()));
 }
 
 Channel ChannelAdapter::create(respool::Deadline deadline)
 {
     const auto start = SteadyClock::now();
     const std::uint64_t id = next_channel_id.fetch_add(1, std::memory_order_relaxed);
-    Channel channel{factory_->make(id), id};
+    std::shared_ptr<const void> shutdown;
+    // On any throw below, ~Channel shuts the channel's sockets down: an
+    // attempt still under way must not connect after we gave up (item 1).
+    Channel channel{factory_->make(id, shutdown), id, std::move(shutdown)};
     const auto& grpc_channel = channel.channel();
 
     std::string reason;
@@ -60,8 +95,15 @@ Channel ChannelAdapter::create(respool::Deadline deadline)
         if (SteadyClock::now() >= deadline) break;
         if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
             if (auto r = failure_reason(channel, deadline); !r.empty()) reason = std::move(r);
+            if (is_tls_failure(reason)) {
+                throw ChannelError(ChannelError::Kind::tls,
+                                   fmt::format("respool::grpc: channel to '{}': TLS failed after {} ms "
+                                               "(not retried): {}",
+                                               target(), ms_since(start), reason),
+                                   target(), state, reason);
+            }
         }
-        if (!grpc_channel->WaitForStateChange(state, detail::to_system(deadline))) break;
+        if (!grpc_channel->WaitForStateChange(state, detail::to_gpr(deadline))) break;
         state = grpc_channel->GetState(true);
     }
     if (state != GRPC_CHANNEL_READY) {
@@ -72,15 +114,30 @@ Channel ChannelAdapter::create(respool::Deadline deadline)
                                        reason.empty() ? "" : ": ", reason),
                            target(), state, reason);
     }
-    if (options().health_check) {
-        auto answer = detail::check_health(grpc_channel, options().health_service, deadline);
-        if (!answer.serving) {
+    const bool ask_health = options().health_check;
+    // Over our TLS, one call also shows the server certificate grpc accepted:
+    // grpc falls back to the subject CN when it has no subjectAltName, which
+    // RFC 6125 (and the TCP adapter) reject. Without health_check the answer
+    // itself does not count.
+    if (ask_health || options().tls) {
+        auto answer = detail::check_health(grpc_channel, ask_health ? options().health_service : "", deadline);
+        if (options().tls && answer.peer_is_tls && answer.peer_san.empty()) {
+            throw ChannelError(ChannelError::Kind::tls,
+                               fmt::format("respool::grpc: channel to '{}': the server certificate has no "
+                                           "subjectAltName (a host name only in the subject CN is not "
+                                           "accepted); reissue it with a SAN",
+                                           target()),
+                               target(), grpc_channel->GetState(false), "no subjectAltName",
+                               "peer_certificate");
+        }
+        if (ask_health && !answer.serving) {
             throw ChannelError(ChannelError::Kind::unhealthy,
                                fmt::format("respool::grpc: channel to '{}' is READY but the health "
                                            "check of service '{}' answered {} (after {} ms)",
                                            target(), options().health_service, answer.description,
                                            ms_since(start)),
-                               target(), grpc_channel->GetState(false), answer.description);
+                               target(), grpc_channel->GetState(false), answer.description,
+                               "health_check");
         }
     }
     return channel;
@@ -123,7 +180,7 @@ bool ChannelAdapter::validate(Channel& channel, respool::Deadline deadline)
     grpc_connectivity_state state = grpc_channel->GetState(true);
     while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_SHUTDOWN) {
         if (SteadyClock::now() >= deadline) break;
-        if (!grpc_channel->WaitForStateChange(state, detail::to_system(deadline))) break;
+        if (!grpc_channel->WaitForStateChange(state, detail::to_gpr(deadline))) break;
         state = grpc_channel->GetState(true);
     }
     return state == GRPC_CHANNEL_READY;
@@ -142,6 +199,16 @@ const std::string& ChannelAdapter::target() const noexcept
 const ChannelOptions& ChannelAdapter::options() const noexcept
 {
     return factory_->options();
+}
+
+std::string_view to_string(ChannelError::Kind kind) noexcept
+{
+    switch (kind) {
+    case ChannelError::Kind::not_ready: return "not_ready";
+    case ChannelError::Kind::unhealthy: return "unhealthy";
+    case ChannelError::Kind::tls: return "tls";
+    }
+    return "unknown";
 }
 
 std::string_view state_name(grpc_connectivity_state state) noexcept

@@ -3,6 +3,8 @@
 
 #include <grpcpp/create_channel.h>
 
+#include "connection_guard.hpp"
+
 namespace respool::grpc::detail {
 namespace {
 
@@ -97,10 +99,13 @@ ChannelFactory::ChannelFactory(std::string target, ChannelOptions options)
     credentials_ = make_credentials(options_);
 }
 
-std::shared_ptr<::grpc::Channel> ChannelFactory::make(std::uint64_t id) const
+std::shared_ptr<::grpc::Channel> ChannelFactory::make(std::uint64_t id, std::shared_ptr<const void>& shutdown) const
 {
     ::grpc::ChannelArguments args = args_;
     args.SetString(channel_id_arg, std::to_string(id));
+    auto guard = std::make_shared<ConnectionGuard>();
+    guard->install(args);
+    shutdown = std::shared_ptr<const void>(guard.get(), [guard](const void*) { guard->shut_down(); });
     return ::grpc::CreateCustomChannel(target_, credentials_, args);
 }
 

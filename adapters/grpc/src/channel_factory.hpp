@@ -24,7 +24,9 @@ public:
     ChannelFactory(std::string target, ChannelOptions options);
 
     /// A new channel with a connection of its own; does not connect yet.
-    std::shared_ptr<::grpc::Channel> make(std::uint64_t id) const;
+    /// `shutdown` receives the handle whose release shuts the channel's
+    /// sockets down for good (see connection_guard.hpp).
+    std::shared_ptr<::grpc::Channel> make(std::uint64_t id, std::shared_ptr<const void>& shutdown) const;
 
     const std::string& target() const noexcept { return target_; }
     const ChannelOptions& options() const noexcept { return options_; }

@@ -62,6 +62,13 @@ void check_credentials(const ChannelOptions& o)
         check_pem("tls.root_certs_pem", o.tls->root_certs_pem);
         check_pem("tls.cert_chain_pem", o.tls->cert_chain_pem);
         check_pem("tls.private_key_pem", o.tls->private_key_pem);
+        // grpc reads the key with an empty passphrase: an encrypted one would
+        // fail every handshake with a vague error. Say so here, never the key.
+        if (o.tls->private_key_pem.find("ENCRYPTED") != std::string::npos) {
+            reject("tls.private_key_pem",
+                   "is an encrypted key, which grpc cannot use: pass the decrypted PEM text "
+                   "(e.g. from `openssl pkey`) and keep it as secret as the passphrase");
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 #include "health_check.hpp"
 
 #include <grpcpp/client_context.h>
+#include <grpcpp/security/auth_context.h>
 
 #include <fmt/format.h>
 
@@ -9,12 +10,12 @@
 
 namespace respool::grpc::detail {
 
-std::chrono::system_clock::time_point to_system(respool::Deadline deadline)
+gpr_timespec to_gpr(respool::Deadline deadline)
 {
     const auto left = respool::time_left(deadline);
-    if (left > std::chrono::hours(24 * 365)) return std::chrono::system_clock::time_point::max();
-    return std::chrono::system_clock::now() +
-           std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
+    if (left > std::chrono::hours(24 * 365)) return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(ns, GPR_TIMESPAN));
 }
 
 namespace {
@@ -68,7 +69,7 @@ HealthAnswer check_health(const std::shared_ptr<::grpc::Channel>& channel,
                 .description = "DEADLINE_EXCEEDED: no time left for the health check"};
     }
     ::grpc::ClientContext ctx;
-    ctx.set_deadline(to_system(deadline));
+    ctx.set_deadline(to_gpr(deadline));
     ::grpc::health::v1::HealthCheckRequest request;
     request.set_service(service);
     HealthCheckResponse response;
@@ -77,6 +78,12 @@ HealthAnswer check_health(const std::shared_ptr<::grpc::Channel>& channel,
 
     HealthAnswer answer;
     answer.code = status.error_code();
+    if (const auto auth = ctx.auth_context()) {
+        for (const auto& v : auth->FindPropertyValues("transport_security_type"))
+            answer.peer_is_tls = answer.peer_is_tls || std::string(v.data(), v.size()) == "ssl";
+        for (const auto& v : auth->FindPropertyValues("x509_subject_alternative_name"))
+            answer.peer_san.emplace_back(v.data(), v.size());
+    }
     if (!status.ok()) {
         answer.call_failed = status.error_code() != ::grpc::StatusCode::UNIMPLEMENTED &&
                              status.error_code() != ::grpc::StatusCode::NOT_FOUND;

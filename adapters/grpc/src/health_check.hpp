@@ -4,6 +4,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
+
+#include <grpc/support/time.h>
 
 #include <grpcpp/channel.h>
 
@@ -16,6 +19,11 @@ struct HealthAnswer {
     bool call_failed = false;  ///< no answer at all (UNAVAILABLE, deadline, ...)
     ::grpc::StatusCode code = ::grpc::StatusCode::OK;
     std::string description;   ///< "SERVING", "NOT_SERVING", or grpc's error
+    /// Over TLS, the server certificate's subjectAltName entries grpc saw
+    /// (its auth context); empty for plaintext or when the call never left.
+    std::vector<std::string> peer_san;
+    /// The auth context named a TLS peer ("ssl" transport security).
+    bool peer_is_tls = false;
 };
 
 /// Asks `service` ("" = the whole server) within `deadline`. With
@@ -24,7 +32,8 @@ struct HealthAnswer {
 HealthAnswer check_health(const std::shared_ptr<::grpc::Channel>& channel,
                           const std::string& service, respool::Deadline deadline);
 
-/// `deadline` on the system clock, which is what grpc takes.
-std::chrono::system_clock::time_point to_system(respool::Deadline deadline);
+/// `deadline` as grpc's monotonic clock time: grpc takes it as is, so a jump
+/// of the wall clock cannot move it (a system_clock deadline would move).
+gpr_timespec to_gpr(respool::Deadline deadline);
 
 } // namespace respool::grpc::detail

@@ -21,7 +21,7 @@ void set_option(int fd, int level, int name, int value, const char* what, const 
     if (::setsockopt(fd, level, name, &value, sizeof value) != 0) {
         int err = errno;
         ::close(fd);
-        throw Error(Errc::io, "tcp " + endpoint + ": setsockopt " + what + ": " + errno_text(err), err);
+        throw Error(Errc::io, "tcp " + endpoint + ": setsockopt " + what + ": " + errno_text(err), err, "connect", endpoint);
     }
 }
 
@@ -76,14 +76,14 @@ Connected connect_any(const std::vector<Address>& addresses, const Options& opti
             throw Error(Errc::timeout, "tcp " + endpoint + ": connecting to " + a.text +
                                            " did not complete before the deadline" +
                                            (tried.empty() ? "" : " (before: " + tried + ")"),
-                        last_err);
+                        last_err, "connect", endpoint);
         }
         all_refused = all_refused && last_err == ECONNREFUSED;
         tried += (tried.empty() ? "" : "; ") + a.text + ": " + errno_text(last_err);
     }
     Errc kind = all_refused ? Errc::refused : classify_errno(last_err);
     std::string summary = all_refused ? "connection refused" : "cannot connect";
-    throw Error(kind, "tcp " + endpoint + ": " + summary + " (" + tried + ")", last_err);
+    throw Error(kind, "tcp " + endpoint + ": " + summary + " (" + tried + ")", last_err, "connect", endpoint);
 }
 
 } // namespace respool::tcp::detail

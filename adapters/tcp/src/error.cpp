@@ -19,6 +19,7 @@ public:
         case Errc::closed: return "connection closed by the peer";
         case Errc::protocol: return "protocol error";
         case Errc::io: return "I/O error";
+        case Errc::hook: return "a user hook failed";
         }
         return "unknown respool.tcp error";
     }
@@ -26,14 +27,32 @@ public:
 
 } // namespace
 
+std::string_view to_string(Errc kind) noexcept
+{
+    switch (kind) {
+    case Errc::resolve: return "resolve";
+    case Errc::refused: return "refused";
+    case Errc::unreachable: return "unreachable";
+    case Errc::timeout: return "timeout";
+    case Errc::tls_verify: return "tls_verify";
+    case Errc::tls_handshake: return "tls_handshake";
+    case Errc::closed: return "closed";
+    case Errc::protocol: return "protocol";
+    case Errc::io: return "io";
+    case Errc::hook: return "hook";
+    }
+    return "unknown";
+}
+
 const std::error_category& error_category() noexcept
 {
     static const Category category;
     return category;
 }
 
-Error::Error(Errc kind, std::string message, int sys_errno)
-    : std::system_error(make_error_code(kind)), message_(std::move(message)), sys_errno_(sys_errno)
+Error::Error(Errc kind, std::string message, int sys_errno, std::string operation, std::string endpoint)
+    : std::system_error(make_error_code(kind)), message_(std::move(message)), sys_errno_(sys_errno),
+      operation_(std::move(operation)), endpoint_(std::move(endpoint))
 {
 }
 

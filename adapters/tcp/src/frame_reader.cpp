@@ -1,6 +1,7 @@
 #include <respool/tcp/frame_reader.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace respool::tcp {
@@ -38,12 +39,16 @@ FrameReader::Status FrameReader::next_line(std::string& out)
 {
     const std::size_t avail = buffered();
     // Look for "\n" only in bytes not scanned before: a slow line costs O(n), not O(n^2).
-    const std::size_t limit = std::min(avail, max_line_ + 2);  // the line, "\r", "\n"
+    // The longest acceptable line plus "\r\n", saturated: a limit near SIZE_MAX
+    // must not wrap around to a tiny one.
+    const std::size_t window = max_line_ > SIZE_MAX - 2 ? SIZE_MAX : max_line_ + 2;
+    const std::size_t limit = std::min(avail, window);
     const char* begin = data_.data() + start_;
     const void* nl = scanned_ < limit ? std::memchr(begin + scanned_, '\n', limit - scanned_) : nullptr;
     if (nl == nullptr) {
         scanned_ = limit;
-        return avail > max_line_ + 1 ? Status::too_long : Status::need_more;
+        // No "\n" in the first max_line_ + 1 bytes: the line (with its "\r") is too long.
+        return avail >= window ? Status::too_long : Status::need_more;
     }
     std::size_t len = static_cast<std::size_t>(static_cast<const char*>(nl) - begin);
     std::size_t content = len > 0 && begin[len - 1] == '\r' ? len - 1 : len;

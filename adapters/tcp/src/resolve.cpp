@@ -1,102 +1,57 @@
 #include "resolve.hpp"
 
-#include <algorithm>
-#include <condition_variable>
-#include <cstring>
-#include <exception>
-#include <mutex>
-#include <thread>
+#include <optional>
+#include <system_error>
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 
 #include <respool/tcp/error.hpp>
+
+#include "resolve_async.hpp"
 
 namespace respool::tcp::detail {
 
 namespace {
 
-/// The result of one lookup, shared with the helper thread that may outlive the caller.
-struct Lookup {
-    std::mutex mutex;
-    std::condition_variable done_cv;
-    bool done = false;
-    std::vector<std::string> addresses;
-    std::exception_ptr error;
-};
-
-std::vector<std::string> system_resolver(const std::string& host)
-{
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* list = nullptr;
-    int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
-    if (rc != 0) {
-        std::string why = rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc);
-        throw Error(Errc::resolve, "cannot resolve host: " + why);
-    }
-    std::vector<std::string> out;
-    for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
-        char text[INET6_ADDRSTRLEN] = {};
-        const void* a = ai->ai_family == AF_INET6
-                            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr)
-                            : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr);
-        if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
-            ::inet_ntop(ai->ai_family, a, text, sizeof text) != nullptr &&
-            std::find(out.begin(), out.end(), text) == out.end())
-            out.emplace_back(text);
-    }
-    ::freeaddrinfo(list);
-    return out;
-}
-
-/// Runs the resolver on a detached thread and waits for it until `deadline`.
+/// Runs the resolver on the shared helper thread and waits for it until `deadline`.
 std::vector<std::string> lookup(const std::string& host, const Resolver& resolver,
                                 Deadline deadline, const std::string& endpoint)
 {
-    auto state = std::make_shared<Lookup>();
-    Resolver fn = resolver ? resolver : Resolver(system_resolver);
+    std::optional<std::vector<respool::detail::net::NameResult>> results;
     try {
-        std::thread([state, fn = std::move(fn), host] {
-            std::vector<std::string> result;
-            std::exception_ptr error;
-            try {
-                result = fn(host);
-            } catch (...) {
-                error = std::current_exception();
-            }
-            std::lock_guard lock(state->mutex);
-            state->addresses = std::move(result);
-            state->error = error;
-            state->done = true;
-            state->done_cv.notify_all();
-        }).detach();
+        results = respool::detail::net::resolve_on_helper({host}, resolver, deadline);
     } catch (const std::system_error& e) {
-        throw Error(Errc::io, "tcp " + endpoint + ": cannot start the resolver thread: " + e.what());
+        throw Error(Errc::io, "tcp " + endpoint + ": cannot start the resolver thread: " + e.what(), 0,
+                    "resolve", endpoint);
     }
-    std::unique_lock lock(state->mutex);
-    if (!state->done_cv.wait_until(lock, deadline, [&] { return state->done; }))
+    if (!results)
         throw Error(Errc::timeout, "tcp " + endpoint + ": resolving '" + host +
-                                       "' did not finish before the deadline");
-    if (state->error) {
+                                       "' did not finish before the deadline", 0, "resolve", endpoint);
+    auto& result = results->front();
+    if (result.error) {
+        // A user resolver is a hook: its failure says it happened there.
+        const std::string op = resolver ? "resolver" : "resolve";
+        const std::string where = resolver ? "in the resolver hook: " : "cannot resolve host '" + host + "': ";
         try {
-            std::rethrow_exception(state->error);
+            std::rethrow_exception(result.error);
         } catch (const Error& e) {
-            throw Error(e.kind(), "tcp " + endpoint + ": " + e.what(), e.sys_errno());
+            throw Error(e.kind(), "tcp " + endpoint + ": " + where + e.what(), e.sys_errno(), op, endpoint);
         } catch (const std::exception& e) {
-            throw Error(Errc::resolve, "tcp " + endpoint + ": resolver failed: " + e.what());
+            throw Error(Errc::resolve, "tcp " + endpoint + ": " + where + e.what(), 0, op, endpoint);
+        } catch (...) {
+            throw Error(Errc::resolve, "tcp " + endpoint + ": " + where + "an exception not derived from std::exception",
+                        0, op, endpoint);
         }
     }
-    return std::move(state->addresses);
+    return std::move(result.addresses);
 }
 
 } // namespace
 
 bool is_ip_literal(const std::string& host) noexcept
 {
-    unsigned char buf[sizeof(in6_addr)];
-    return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+    return respool::detail::net::is_ip_literal(host);
 }
 
 std::vector<Address> resolve(const std::string& host, int port, const Resolver& resolver,
@@ -121,11 +76,12 @@ std::vector<Address> resolve(const std::string& host, int port, const Resolver& 
             a.text = "[" + t + "]:" + std::to_string(port);
         } else {
             throw Error(Errc::resolve, "tcp " + endpoint + ": the resolver returned '" + t +
-                                           "', which is not an IP address");
+                                           "', which is not an IP address", 0, "resolve", endpoint);
         }
         out.push_back(std::move(a));
     }
-    if (out.empty()) throw Error(Errc::resolve, "tcp " + endpoint + ": host '" + host + "' has no address");
+    if (out.empty())
+        throw Error(Errc::resolve, "tcp " + endpoint + ": host '" + host + "' has no address", 0, "resolve", endpoint);
     return out;
 }
 

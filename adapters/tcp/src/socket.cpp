@@ -31,10 +31,10 @@ Socket::Impl::~Impl()
     ::close(fd);
 }
 
-void Socket::Impl::fail(Errc kind, const std::string& what, int err)
+void Socket::Impl::fail(Errc kind, const char* op, const std::string& what, int err)
 {
     broken = true;
-    throw Error(kind, "tcp " + endpoint + ": " + what, err);
+    throw Error(kind, "tcp " + endpoint + ": " + what, err, op, endpoint);
 }
 
 namespace {
@@ -54,32 +54,32 @@ short Socket::Impl::tls_retry_event(int rc, int sys_err, const char* op)
     switch (SSL_get_error(ssl, rc)) {
     case SSL_ERROR_WANT_READ: return POLLIN;
     case SSL_ERROR_WANT_WRITE: return POLLOUT;
-    case SSL_ERROR_ZERO_RETURN: fail(Errc::closed, "the peer closed the TLS connection");
+    case SSL_ERROR_ZERO_RETURN: fail(Errc::closed, op, "the peer closed the TLS connection");
     case SSL_ERROR_SYSCALL:
-        if (sys_err == 0) fail(Errc::closed, "the peer closed the connection");
-        fail(detail::classify_errno(sys_err), describe_errno(op, sys_err), sys_err);
+        if (sys_err == 0) fail(Errc::closed, op, "the peer closed the connection");
+        fail(detail::classify_errno(sys_err), op, describe_errno(op, sys_err), sys_err);
     default:
         if (detail::is_unexpected_eof()) {
             ERR_clear_error();
-            fail(Errc::closed, "the peer closed the connection (without TLS close_notify)");
+            fail(Errc::closed, op, "the peer closed the connection (without TLS close_notify)");
         }
         if (detail::is_peer_alert())  // e.g. TLS 1.3 "certificate required" after the handshake
-            fail(Errc::tls_handshake, "the peer sent a TLS alert: " + detail::drain_openssl_errors());
-        fail(Errc::io, std::string("TLS ") + op + ": " + detail::drain_openssl_errors());
+            fail(Errc::tls_handshake, op, "the peer sent a TLS alert: " + detail::drain_openssl_errors());
+        fail(Errc::io, op, std::string("TLS ") + op + ": " + detail::drain_openssl_errors());
     }
 }
 
 std::size_t Socket::Impl::receive(char* dest, std::size_t max, Deadline deadline)
 {
-    if (broken) fail(Errc::io, "the connection is broken by an earlier error");
+    if (broken) fail(Errc::io, "read", "the connection is broken by an earlier error");
     for (;;) {
         short wait_for = POLLIN;
         if (ssl == nullptr) {
             ssize_t n = ::recv(fd, dest, max, MSG_DONTWAIT);
             if (n > 0) return static_cast<std::size_t>(n);
-            if (n == 0) fail(Errc::closed, "the peer closed the connection");
+            if (n == 0) fail(Errc::closed, "read", "the peer closed the connection");
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                fail(detail::classify_errno(errno), describe_errno("read", errno), errno);
+                fail(detail::classify_errno(errno), "read", describe_errno("read", errno), errno);
         } else {
             ERR_clear_error();
             errno = 0;  // SSL_ERROR_SYSCALL reports errno: a stale value must not pass for a cause
@@ -87,13 +87,13 @@ std::size_t Socket::Impl::receive(char* dest, std::size_t max, Deadline deadline
             if (n > 0) return static_cast<std::size_t>(n);
             wait_for = tls_retry_event(n, errno, "read");
         }
-        if (!detail::wait_ready(fd, wait_for, deadline)) fail(Errc::timeout, "read: deadline passed");
+        if (!detail::wait_ready(fd, wait_for, deadline)) fail(Errc::timeout, "read", "read: deadline passed");
     }
 }
 
 void Socket::Impl::send(std::string_view data, Deadline deadline)
 {
-    if (broken) fail(Errc::io, "the connection is broken by an earlier error");
+    if (broken) fail(Errc::io, "write", "the connection is broken by an earlier error");
     while (!data.empty()) {
         short wait_for = POLLOUT;
         if (ssl == nullptr) {
@@ -103,7 +103,7 @@ void Socket::Impl::send(std::string_view data, Deadline deadline)
                 continue;
             }
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                fail(detail::classify_errno(errno), describe_errno("write", errno), errno);
+                fail(detail::classify_errno(errno), "write", describe_errno("write", errno), errno);
         } else {
             ERR_clear_error();
             errno = 0;
@@ -114,7 +114,7 @@ void Socket::Impl::send(std::string_view data, Deadline deadline)
             }
             wait_for = tls_retry_event(n, errno, "write");
         }
-        if (!detail::wait_ready(fd, wait_for, deadline)) fail(Errc::timeout, "write: deadline passed");
+        if (!detail::wait_ready(fd, wait_for, deadline)) fail(Errc::timeout, "write", "write: deadline passed");
     }
 }
 
@@ -167,7 +167,7 @@ std::string read_framed(Socket::Impl& s, Deadline deadline, Next next, const cha
     for (;;) {
         switch (next(s.buffer, out)) {
         case FrameReader::Status::ok: return out;
-        case FrameReader::Status::too_long: s.fail(Errc::protocol, std::string(what) + " exceeds the limit");
+        case FrameReader::Status::too_long: s.fail(Errc::protocol, "read", std::string(what) + " exceeds the limit");
         case FrameReader::Status::need_more: break;
         }
         std::size_t n = s.receive(chunk, sizeof chunk, deadline);
@@ -187,7 +187,8 @@ void Socket::write_line(std::string_view line, Deadline deadline)
 {
     Impl& s = checked();
     if (line.find('\n') != std::string_view::npos)
-        throw Error(Errc::protocol, "tcp " + s.endpoint + ": write_line: the line contains a newline");
+        throw Error(Errc::protocol, "tcp " + s.endpoint + ": write_line: the line contains a newline", 0,
+                    "write", s.endpoint);
     std::string out;
     out.reserve(line.size() + 1);
     out.append(line).push_back('\n');
@@ -205,7 +206,8 @@ void Socket::write_frame(std::string_view payload, Deadline deadline)
     Impl& s = checked();
     if (payload.size() > s.max_frame)
         throw Error(Errc::protocol, "tcp " + s.endpoint + ": write_frame: " + std::to_string(payload.size()) +
-                                        " bytes exceed max_frame_size " + std::to_string(s.max_frame));
+                                        " bytes exceed max_frame_size " + std::to_string(s.max_frame),
+                    0, "write", s.endpoint);
     s.send(FrameReader::encode_frame(payload), deadline);
 }
 

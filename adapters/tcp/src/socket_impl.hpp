@@ -22,8 +22,8 @@ struct Socket::Impl {
     std::size_t receive(char* dest, std::size_t max, Deadline deadline);
     /// Writes from the network's point of view: all of `data` by `deadline`.
     void send(std::string_view data, Deadline deadline);
-    /// Marks the socket broken and throws "tcp <endpoint>: <what>".
-    [[noreturn]] void fail(Errc kind, const std::string& what, int err = 0);
+    /// Marks the socket broken and throws "tcp <endpoint>: <what>" from operation `op` ("read", "write").
+    [[noreturn]] void fail(Errc kind, const char* op, const std::string& what, int err = 0);
     /// After an SSL_read/SSL_write that returned `rc` <= 0: the poll event to
     /// wait for before retrying, or throws the error it stands for.
     short tls_retry_event(int rc, int sys_err, const char* op);
@@ -35,6 +35,7 @@ struct Socket::Impl {
     std::size_t max_frame;
     FrameReader buffer;       // bytes read ahead by the line and frame helpers
     bool broken = false;
+    bool probe_passed = false;  // the adapter's probe succeeded on it at least once
 };
 
 } // namespace respool::tcp

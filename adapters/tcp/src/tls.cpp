@@ -2,9 +2,12 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <algorithm>
+#include <cstring>
 #include <mutex>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -70,6 +73,50 @@ BIO_METHOD* nosignal_bio_method()
                          field);
 }
 
+/// What the passphrase callback was given and what happened to it.
+struct PassphraseRequest {
+    const std::string* passphrase;  // the configured one, possibly empty
+    bool asked = false;             // OpenSSL found the key encrypted
+};
+
+int refuse_passphrase(char*, int, int, void*)
+{
+    return -1;
+}
+
+int give_passphrase(char* buf, int size, int, void* user)
+{
+    auto* req = static_cast<PassphraseRequest*>(user);
+    req->asked = true;
+    const std::string& p = *req->passphrase;
+    if (p.empty() || p.size() > static_cast<std::size_t>(size)) return -1;
+    std::memcpy(buf, p.data(), p.size());
+    return static_cast<int>(p.size());
+}
+
+/// Loads the client key ourselves, never through OpenSSL's terminal prompt:
+/// an encrypted key needs `tls.client_key_passphrase`; messages never show it.
+void load_private_key(SSL_CTX* ctx, const TlsOptions& o)
+{
+    const std::string& file = o.client_key_file;
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(file.c_str(), "r"), BIO_free);
+    if (!bio) invalid("tls.client_key_file", "cannot open '" + file + "'");
+    PassphraseRequest req{&o.client_key_passphrase};
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+        PEM_read_bio_PrivateKey(bio.get(), nullptr, give_passphrase, &req), EVP_PKEY_free);
+    if (!key) {
+        if (req.asked && o.client_key_passphrase.empty())
+            invalid("tls.client_key_passphrase",
+                    "the key in '" + file + "' is encrypted: set tls.client_key_passphrase");
+        if (req.asked)
+            invalid("tls.client_key_passphrase",
+                    "cannot decrypt the key in '" + file + "' with tls.client_key_passphrase (wrong passphrase?)");
+        invalid("tls.client_key_file", "cannot load the key in '" + file + "'");
+    }
+    if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1)
+        invalid("tls.client_key_file", "cannot use the key in '" + file + "'");
+}
+
 } // namespace
 
 std::string drain_openssl_errors()
@@ -96,10 +143,14 @@ bool is_peer_alert() noexcept
 }
 
 TlsContext::TlsContext(const TlsOptions& o)
-    : ctx_(SSL_CTX_new(TLS_client_method()), SSL_CTX_free), verify_(!o.insecure_skip_verify)
+    : ctx_(SSL_CTX_new(TLS_client_method()), SSL_CTX_free), verify_(!o.insecure_skip_verify),
+      hello_timeout_(o.hello_timeout)
 {
     ERR_clear_error();
     if (!ctx_) invalid("tls", "cannot create an OpenSSL context");
+    // OpenSSL's default asks on the terminal for any passphrase it needs: a
+    // library must never do that (a blocked constructor, stdin read).
+    SSL_CTX_set_default_passwd_cb(ctx_.get(), refuse_passphrase);
     int min = o.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
     SSL_CTX_set_min_proto_version(ctx_.get(), min);
     SSL_CTX_set_mode(ctx_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -116,8 +167,7 @@ TlsContext::TlsContext(const TlsOptions& o)
     if (!o.client_cert_file.empty()) {
         if (SSL_CTX_use_certificate_chain_file(ctx_.get(), o.client_cert_file.c_str()) != 1)
             invalid("tls.client_cert_file", "cannot load '" + o.client_cert_file + "'");
-        if (SSL_CTX_use_PrivateKey_file(ctx_.get(), o.client_key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-            invalid("tls.client_key_file", "cannot load the key in '" + o.client_key_file + "'");
+        load_private_key(ctx_.get(), o);
         if (SSL_CTX_check_private_key(ctx_.get()) != 1)
             invalid("tls.client_key_file", "the key in '" + o.client_key_file +
                                                "' does not match tls.client_cert_file");
@@ -151,6 +201,23 @@ SSL* new_ssl(const TlsContext& ctx, int fd, const std::string& name)
     return ssl;
 }
 
+/// The server answered the ClientHello with bytes that are no TLS record.
+bool answer_is_not_tls() noexcept
+{
+    unsigned long e = ERR_peek_error();
+    if (ERR_GET_LIB(e) != ERR_LIB_SSL) return false;
+    switch (ERR_GET_REASON(e)) {
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+    case SSL_R_RECORD_LENGTH_MISMATCH:
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_UNEXPECTED_MESSAGE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 [[noreturn]] void handshake_failed(SSL* ssl, int ssl_err, int sys_err, const TlsContext& ctx,
                                    const std::string& name, const std::string& endpoint)
 {
@@ -162,16 +229,21 @@ SSL* new_ssl(const TlsContext& ctx, int fd, const std::string& name)
         std::string why = X509_verify_cert_error_string(verdict);
         if (verdict == X509_V_ERR_HOSTNAME_MISMATCH || verdict == X509_V_ERR_IP_ADDRESS_MISMATCH)
             why += " (the certificate is not valid for '" + name + "')";
-        throw Error(Errc::tls_verify, where + "TLS certificate verification failed: " + why);
+        throw Error(Errc::tls_verify, where + "TLS certificate verification failed: " + why, 0, "tls_handshake",
+                    endpoint);
     }
     std::string why;
     if (ssl_err == SSL_ERROR_SYSCALL && sys_err != 0) why = errno_text(sys_err);
     else if (ssl_err == SSL_ERROR_SYSCALL || is_unexpected_eof())
         why = "the peer closed the connection (is it speaking TLS?)";
-    else why = drain_openssl_errors();
+    else {
+        const bool not_tls = answer_is_not_tls();
+        why = drain_openssl_errors();
+        if (not_tls) why += " (the server's answer is not TLS: is this a plain TCP port?)";
+    }
     ERR_clear_error();
     SSL_free(ssl);
-    throw Error(Errc::tls_handshake, where + "TLS handshake failed: " + why, sys_err);
+    throw Error(Errc::tls_handshake, where + "TLS handshake failed: " + why, sys_err, "tls_handshake", endpoint);
 }
 
 } // namespace
@@ -180,9 +252,11 @@ SSL* handshake(const TlsContext& ctx, int fd, const std::string& name, Deadline 
                const std::string& endpoint)
 {
     ERR_clear_error();
+    const Deadline hello_by = SteadyClock::now() + ctx.hello_timeout();
     SSL* ssl = new_ssl(ctx, fd, name);
     if (ssl == nullptr)
-        throw Error(Errc::tls_handshake, "tcp " + endpoint + ": cannot set up TLS: " + drain_openssl_errors());
+        throw Error(Errc::tls_handshake, "tcp " + endpoint + ": cannot set up TLS: " + drain_openssl_errors(), 0,
+                    "tls_handshake", endpoint);
     for (;;) {
         ERR_clear_error();
         errno = 0;  // SSL_ERROR_SYSCALL reports errno: a stale EAGAIN must not pass for a cause
@@ -192,10 +266,21 @@ SSL* handshake(const TlsContext& ctx, int fd, const std::string& name, Deadline 
         int err = SSL_get_error(ssl, rc);
         if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
             handshake_failed(ssl, err, err == SSL_ERROR_SYSCALL ? sys_err : 0, ctx, name, endpoint);
-        if (!wait_ready(fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
+        // Until the server's first byte, wait no longer than hello_timeout: a
+        // plain-TCP server waiting for a request of its own never answers.
+        const bool answered = BIO_number_read(SSL_get_rbio(ssl)) > 0;
+        const Deadline wait_until = answered ? deadline : std::min(deadline, hello_by);
+        if (!wait_ready(fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, wait_until)) {
             SSL_free(ssl);
-            throw Error(Errc::timeout,
-                        "tcp " + endpoint + ": TLS handshake did not complete before the deadline");
+            if (!answered && wait_until < deadline)
+                throw Error(Errc::tls_handshake,
+                            "tcp " + endpoint + ": TLS handshake failed: the server sent nothing in reply to "
+                                "the ClientHello within tls.hello_timeout (" +
+                                std::to_string(ctx.hello_timeout().count()) +
+                                " ms): is this a plain TCP port, or a server that does not speak TLS?",
+                            0, "tls_handshake", endpoint);
+            throw Error(Errc::timeout, "tcp " + endpoint + ": TLS handshake did not complete before the deadline",
+                        0, "tls_handshake", endpoint);
         }
     }
 }

@@ -1,6 +1,7 @@
 // tls.hpp — the OpenSSL side of the adapter: context, handshake, errors (internal).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -19,15 +20,18 @@ public:
     explicit TlsContext(const TlsOptions& options);
     SSL_CTX* get() const noexcept { return ctx_.get(); }
     bool verify() const noexcept { return verify_; }
+    std::chrono::milliseconds hello_timeout() const noexcept { return hello_timeout_; }
 
 private:
     std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_;
     bool verify_;
+    std::chrono::milliseconds hello_timeout_;
 };
 
 /// Runs the client handshake on connected non-blocking `fd` by `deadline`
 /// and returns the SSL object; throws respool::tcp::Error (tls_verify,
-/// tls_handshake, timeout). `name` is checked and sent as SNI (an IP literal
+/// tls_handshake, timeout). A server silent for the context's hello_timeout
+/// after the ClientHello is a tls_handshake error (a plain-TCP port). `name` is checked and sent as SNI (an IP literal
 /// is checked against IP SANs and sends no SNI). `endpoint` names the peer in messages.
 SSL* handshake(const TlsContext& ctx, int fd, const std::string& name, Deadline deadline,
                const std::string& endpoint);

@@ -75,8 +75,14 @@ private:
     std::vector<LeaseInfo> holders_;
 };
 
+/// The exception of type `T` held by `cause`, or null: `T` itself or, when
+/// `cause` holds a `CreateFailed` or a `std::nested_exception`, what they
+/// hold in turn. The pointer refers to the object `cause` keeps alive.
+template <class T>
+const T* find_cause(const std::exception_ptr& cause) noexcept;
+
 /// Creating a resource failed; `last_error()` is the adapter's message and
-/// `cause()` the adapter's own exception (rethrow it to reach its type).
+/// `cause()` the adapter's own exception; `cause_as<T>()` reaches it typed.
 class CreateFailed : public Error {
 public:
     CreateFailed(const std::string& what, std::string last_error, std::exception_ptr cause = nullptr,
@@ -86,6 +92,16 @@ public:
     }
     const std::string& last_error() const noexcept { return last_error_; }
     const std::exception_ptr& cause() const noexcept { return cause_; }
+    /// The adapter's exception as a `T` (e.g. `respool::tcp::Error`), or null
+    /// when the cause is of another type. Valid while this exception lives.
+    ///   catch (const respool::CreateFailed& e) {
+    ///       if (auto* tcp = e.cause_as<respool::tcp::Error>()) log(tcp->kind(), tcp->endpoint());
+    ///   }
+    template <class T>
+    const T* cause_as() const noexcept
+    {
+        return find_cause<T>(cause_);
+    }
 
 private:
     std::string last_error_;
@@ -132,6 +148,42 @@ public:
 private:
     std::string field_;
 };
+
+template <class T>
+const T* find_cause(const std::exception_ptr& cause) noexcept
+{
+    // Only a rethrow reveals an exception_ptr's type. The Itanium C++ ABI
+    // (g++, clang) rethrows the held object itself, not a copy, so the
+    // address stays valid as long as `cause` holds it.
+    for (std::exception_ptr current = cause; current;) {
+        std::exception_ptr next;
+        try {
+            std::rethrow_exception(current);
+        } catch (const T& found) {
+            return &found;
+        } catch (const CreateFailed& wrapper) {
+            next = wrapper.cause();
+        } catch (const std::nested_exception& nested) {
+            next = nested.nested_ptr();
+        } catch (...) {
+        }
+        if (next == current) break;
+        current = std::move(next);
+    }
+    return nullptr;
+}
+
+/// `find_cause` for an exception already caught: `e` itself when it is a
+/// `T`, else what a `CreateFailed` or `std::nested_exception` holds.
+template <class T>
+const T* find_cause(const std::exception& e) noexcept
+{
+    if (const auto* found = dynamic_cast<const T*>(&e)) return found;
+    if (const auto* failed = dynamic_cast<const CreateFailed*>(&e)) return find_cause<T>(failed->cause());
+    if (const auto* nested = dynamic_cast<const std::nested_exception*>(&e))
+        return find_cause<T>(nested->nested_ptr());
+    return nullptr;
+}
 
 } // namespace respool
 

@@ -10,8 +10,10 @@
 //
 // Thread-safety: a Channel is used by many leases at once; everything here is
 // safe to call concurrently (grpc channels are thread-safe).
-// Lifetime: stubs made from the channel keep the `::grpc::Channel` (and its
-// connection) alive; make them per lease, not for longer.
+// Lifetime: stubs made from the channel keep the `::grpc::Channel` object
+// alive, but not its connection: when the pool destroys the Channel (broken,
+// retired, closed) its sockets are shut down and calls on leftover stubs
+// fail with UNAVAILABLE. Make stubs per lease, not for longer.
 //
 //   auto lease = pool.acquire();
 //   auto stub = respool::grpc::make_stub<my::Echo>(lease);
@@ -44,8 +46,13 @@ struct ChannelHealth {
 /// A pooled channel: the adapter's `Resource`. Move-only.
 class Channel {
 public:
-    Channel(std::shared_ptr<::grpc::Channel> channel, std::uint64_t id)
-        : channel_(std::move(channel)), id_(id), health_(std::make_unique<detail::ChannelHealth>())
+    /// `shutdown`, when given, is released with the Channel (destroyed or
+    /// given up): the adapter's handle that then shuts the channel's sockets
+    /// down and keeps grpc from opening new ones, so no connection outlives it.
+    Channel(std::shared_ptr<::grpc::Channel> channel, std::uint64_t id,
+            std::shared_ptr<const void> shutdown = nullptr)
+        : channel_(std::move(channel)), id_(id), health_(std::make_unique<detail::ChannelHealth>()),
+          shutdown_(std::move(shutdown))
     {
     }
 
@@ -64,6 +71,7 @@ private:
     std::shared_ptr<::grpc::Channel> channel_;
     std::uint64_t id_ = 0;
     std::unique_ptr<detail::ChannelHealth> health_;
+    std::shared_ptr<const void> shutdown_;  // last: released first, before the grpc channel
 };
 
 /// "IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE" or "SHUTDOWN".
@@ -77,18 +85,27 @@ public:
     enum class Kind {
         not_ready,  ///< the channel did not reach READY before the deadline
         unhealthy,  ///< READY, but the health check did not answer SERVING
+        tls,        ///< the TLS handshake or the server certificate failed (grpc
+                    ///< said so, or the certificate has no subjectAltName):
+                    ///< reported at once, not at the deadline; retrying cannot help
     };
 
     ChannelError(Kind kind, const std::string& what, std::string target,
-                 grpc_connectivity_state last_state, std::string reason)
+                 grpc_connectivity_state last_state, std::string reason,
+                 std::string operation = "connect")
         : std::runtime_error(what), kind_(kind), target_(std::move(target)),
-          last_state_(last_state), reason_(std::move(reason))
+          last_state_(last_state), reason_(std::move(reason)), operation_(std::move(operation))
     {
     }
 
     Kind kind() const noexcept { return kind_; }
     /// The target string the adapter was given.
     const std::string& target() const noexcept { return target_; }
+    /// The same as `target()`: the endpoint, named as in the other adapters' errors.
+    const std::string& endpoint() const noexcept { return target_; }
+    /// The step that failed: "connect" (waiting for READY, the TLS handshake
+    /// included), "health_check" or "peer_certificate".
+    const std::string& operation() const noexcept { return operation_; }
     /// The connectivity state when the adapter gave up.
     grpc_connectivity_state last_state() const noexcept { return last_state_; }
     /// grpc's own words for the failure (may be empty), or the health answer.
@@ -99,7 +116,11 @@ private:
     std::string target_;
     grpc_connectivity_state last_state_;
     std::string reason_;
+    std::string operation_;
 };
+
+/// "not_ready", "unhealthy", "tls".
+std::string_view to_string(ChannelError::Kind kind) noexcept;
 
 /// A fresh stub of `Service` on a lease's channel (or on a `Channel`). Cheap;
 /// make one per lease and drop it with the lease.

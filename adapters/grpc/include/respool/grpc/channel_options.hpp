@@ -14,7 +14,7 @@
 //   respool::grpc::ChannelOptions o;
 //   o.tls = respool::grpc::TlsOptions{.root_certs_pem = ca_pem};
 //   o.max_calls_per_channel = 50;
-//   o.keepalive_time = 10s;            // the server must permit it, see docs/adapters/grpc.md
+//   o.keepalive_time = 5min;           // lower only if the server permits it, see docs/adapters/grpc.md
 //   respool::grpc::ChannelAdapter adapter{"dns:///api.internal:443", o};
 #pragma once
 
@@ -25,6 +25,8 @@
 #include <optional>
 #include <string>
 #include <variant>
+
+#include <respool/options.hpp>
 
 namespace grpc {
 class ChannelCredentials;
@@ -38,7 +40,8 @@ struct TlsOptions {
     std::string root_certs_pem;
     /// Client certificate chain for mutual TLS; empty means none (then no key either).
     std::string cert_chain_pem;
-    /// Client private key. A secret: never printed, logged or put in an error.
+    /// Client private key, unencrypted (grpc takes no passphrase; an encrypted
+    /// one is `InvalidOptions`). A secret: never printed, logged or put in an error.
     std::string private_key_pem;
     /// The host name the server certificate must carry when it differs from the
     /// target's host (an IP target, a test certificate). Empty: the target's host.
@@ -56,7 +59,8 @@ struct ChannelOptions {
     std::optional<TlsOptions> tls;
     /// Any other grpc credentials (e.g. composite with call credentials).
     std::shared_ptr<::grpc::ChannelCredentials> credentials;
-    /// Plaintext HTTP/2, no encryption, no server authentication. Must be asked for.
+    /// Plaintext HTTP/2, no encryption, no server authentication. Must be
+    /// asked for; the adapter logs a warning once (per adapter and its copies).
     bool insecure = false;
 
     // --- sharing ---
@@ -102,6 +106,11 @@ struct ChannelOptions {
     /// How long a channel may stay in TRANSIENT_FAILURE (grpc keeps retrying it)
     /// before `is_broken` reports it; 0: at once, so none is ever handed out.
     std::chrono::milliseconds transient_failure_grace{0};
+
+    // --- logging ---
+    /// Warnings (e.g. `insecure`); empty: written to stderr. Called outside
+    /// the pool's lock, from the constructor; what it throws is ignored.
+    respool::Logger logger;
 };
 
 /// Throws `respool::InvalidOptions` naming the field and the rule when `options`

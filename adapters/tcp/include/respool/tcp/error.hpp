@@ -14,12 +14,13 @@
 //
 //   try { lease->write_all("PING\n", respool::deadline_after(1s)); }
 //   catch (const respool::tcp::Error& e) {
-//       if (e.kind() == respool::tcp::Errc::timeout) ...;
+//       if (e.kind() == respool::tcp::Errc::timeout) ...;   // e.operation() == "write"
 //       lease.mark_broken();
 //   }
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace respool::tcp {
@@ -31,11 +32,16 @@ enum class Errc {
     unreachable,    ///< no route to the host or network
     timeout,        ///< the deadline passed (resolve, connect, handshake, read, write)
     tls_verify,     ///< the peer's certificate or host name did not verify
-    tls_handshake,  ///< the TLS handshake failed for another reason (protocol, alert)
+    tls_handshake,  ///< the TLS handshake failed for another reason (protocol, alert, not TLS at all)
     closed,         ///< the peer closed (FIN) or reset (RST) the connection
     protocol,       ///< bad framing: an over-long line or frame, or a bad argument to a frame helper
     io,             ///< any other socket or TLS error
+    hook,           ///< a user hook (`on_connect`, `probe`, `resolver`) threw something not a tcp::Error
 };
+
+/// "resolve", "refused", "unreachable", "timeout", "tls_verify",
+/// "tls_handshake", "closed", "protocol", "io", "hook".
+std::string_view to_string(Errc kind) noexcept;
 
 /// The category of `Errc`; its name is "respool.tcp".
 const std::error_category& error_category() noexcept;
@@ -48,17 +54,26 @@ inline std::error_code make_error_code(Errc e) noexcept
 /// A failure of the TCP adapter or of a Socket operation.
 class Error : public std::system_error {
 public:
-    /// `message` is the whole what() text; `sys_errno` the errno behind it (0: none).
-    Error(Errc kind, std::string message, int sys_errno = 0);
+    /// `message` is the whole what() text; `sys_errno` the errno behind it (0:
+    /// none); `operation` and `endpoint` as the accessors below say.
+    Error(Errc kind, std::string message, int sys_errno = 0, std::string operation = {},
+          std::string endpoint = {});
 
     Errc kind() const noexcept { return static_cast<Errc>(code().value()); }
     /// The errno that caused it (e.g. ECONNRESET), or 0.
     int sys_errno() const noexcept { return sys_errno_; }
+    /// The step that failed: "resolve", "connect", "tls_handshake", "read",
+    /// "write", or a user hook: "on_connect", "probe", "resolver". "" if unknown.
+    const std::string& operation() const noexcept { return operation_; }
+    /// The configured "host:port" ("[::1]:port" for IPv6); "" if unknown.
+    const std::string& endpoint() const noexcept { return endpoint_; }
     const char* what() const noexcept override { return message_.c_str(); }
 
 private:
     std::string message_;
     int sys_errno_;
+    std::string operation_;
+    std::string endpoint_;
 };
 
 } // namespace respool::tcp

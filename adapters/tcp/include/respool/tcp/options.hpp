@@ -10,8 +10,8 @@
 //   o.port = 6380;
 //   o.tls = respool::tcp::TlsOptions{.ca_file = "/etc/ssl/internal-ca.pem"};
 //   o.probe = [](respool::tcp::Socket& s, respool::Deadline d) {
-//       s.write_line("PING", d);
-//       return s.read_line(d) == "PONG";
+//       s.write_all("PING\r\n", d);
+//       return s.read_line(d) == "+PONG";   // Redis answers a simple string: "+PONG\r\n"
 //   };
 #pragma once
 
@@ -39,11 +39,21 @@ struct TlsOptions {
     std::string ca_file{};
     /// Directory of hashed CA certificates (c_rehash layout).
     std::string ca_dir{};
-    /// Client certificate chain (PEM) and its unencrypted private key, for mutual TLS.
+    /// Client certificate chain (PEM) and its private key, for mutual TLS.
     std::string client_cert_file{};
     std::string client_key_file{};
+    /// Passphrase of an encrypted `client_key_file`. A secret: never printed,
+    /// logged or put in an error. The adapter never asks on the terminal: an
+    /// encrypted key without it (or with a wrong one) is `InvalidOptions`
+    /// naming this field.
+    std::string client_key_passphrase{};
     /// Oldest protocol accepted: "1.2" (default) or "1.3". Older ones are never offered.
     std::string min_version = "1.2";
+    /// How long the server may take to send its first bytes after our
+    /// ClientHello. A plain-TCP port whose server waits for a request never
+    /// answers: the creation then fails after this (kind tls_handshake,
+    /// saying so) instead of at its deadline. 1 ms..1 h.
+    std::chrono::milliseconds hello_timeout{3'000};
     /// Turns certificate and host-name verification off. Insecure: anyone on
     /// the path can impersonate the server. Logs a warning once per adapter.
     bool insecure_skip_verify = false;
@@ -67,7 +77,9 @@ using Resolver = std::function<std::vector<std::string>(const std::string& host)
 using Probe = std::function<bool(Socket&, Deadline)>;
 
 /// Runs at the end of `create`, by its deadline: read a server's greeting,
-/// authenticate, select a database. Throwing fails the creation.
+/// authenticate, select a database. Throwing fails the creation with a
+/// tcp::Error whose operation() is "on_connect" (kind `hook` unless it threw
+/// a tcp::Error, whose kind is kept) and whose message says so.
 using OnConnect = std::function<void(Socket&, Deadline)>;
 
 struct Options {
@@ -84,17 +96,27 @@ struct Options {
     std::optional<TlsOptions> tls{};
 
     /// Limits of the frame helpers: a longer line or frame is a protocol error.
+    /// Both are 1..4294967295 (bytes held in memory at once; a frame's length
+    /// prefix has 4 bytes); other values are `InvalidOptions`.
     std::size_t max_line_length = 64 * 1024;
     std::size_t max_frame_size = 16 * 1024 * 1024;
+    /// The largest `max_line_length` accepted.
+    static constexpr std::size_t max_line_length_limit = 0xffffffffu;
 
     /// The pool's `validate`; empty: validation only checks the socket is not broken.
+    /// A probe that throws fails the validation; the warning below names what it threw.
     Probe probe{};
+    /// After this many probe failures in a row on connections the probe never
+    /// passed (a probe that cannot succeed, e.g. a wrong expected reply), a
+    /// warning goes to `logger`, once per run of failures. At least 1.
+    int probe_failure_warning = 3;
     /// Connection setup after TCP (and TLS); e.g. for protocols where the
     /// server speaks first, whose greeting would otherwise count as unread bytes.
     OnConnect on_connect{};
     /// Name resolution; empty: the system resolver (getaddrinfo). IP literals skip it.
     Resolver resolver{};
-    /// Warnings (e.g. insecure TLS); empty: written to stderr.
+    /// Warnings (insecure TLS, a probe that keeps failing); empty: written to
+/// stderr. Called outside the pool's lock; what it throws is ignored.
     Logger logger{};
 };
 

@@ -74,6 +74,9 @@ public:
 
     struct Impl;  ///< the implementation (private to the adapter's sources)
     explicit Socket(std::unique_ptr<Impl> impl) noexcept;
+    /// The implementation, for the adapter's sources (Impl is opaque elsewhere).
+    /// Throws `Error` (kind io) on a moved-from or unconnected socket.
+    Impl& impl_for_adapter() const { return checked(); }
 
 private:
     Impl& checked() const;

@@ -1,0 +1,146 @@
+// The child half of channel_clock_test (TESTPLAN G4): runs under libfaketime
+// with the wall clock read from a file (argv[1], re-read every second:
+// FAKETIME_CACHE_DURATION=1; FAKETIME_NO_CACHE hangs grpc's poller) and the
+// monotonic clock left real. It jumps the wall clock itself, mid-wait, and checks that the
+// gRPC adapter's create, validate and the pool's acquire timeout measure
+// time on the steady clock only. Exit 0 when every check held; each failed
+// check prints one line.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <respool/grpc.hpp>
+#include <respool/pool.hpp>
+
+#include "grpc_test_util.hpp"
+#include "support/grpc_echo_server.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace std::chrono_literals;
+using respool::grpc::ChannelAdapter;
+using Ms = std::chrono::milliseconds;
+
+namespace {
+
+int failures = 0;
+
+void check(bool ok, const std::string& what)
+{
+    std::printf("%s: %s\n", ok ? "ok" : "FAILED", what.c_str());
+    if (!ok) ++failures;
+}
+
+Ms since(std::chrono::steady_clock::time_point t)
+{
+    return std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - t);
+}
+
+// Writes the wall-clock offset libfaketime reads ("+0", "+3600", "-3600").
+void set_offset(const std::string& file, const std::string& offset)
+{
+    std::ofstream(file, std::ios::trunc) << offset << "\n";
+}
+
+// Back to the true time, and past libfaketime's 1 s cache of the file.
+void reset_offset(const std::string& file)
+{
+    set_offset(file, "+0");
+    std::this_thread::sleep_for(1200ms);
+}
+
+// Jumps the wall clock by `offset` after `delay`, on a thread of its own.
+std::jthread jump_after(const std::string& file, Ms delay, std::string offset)
+{
+    return std::jthread([file, delay, offset] {
+        std::this_thread::sleep_for(delay);
+        set_offset(file, offset);
+    });
+}
+
+bool within(Ms d, Ms low, Ms high) { return d >= low && d <= high + 300ms; }
+
+// create against a refused port ends at its deadline, whatever the wall clock does.
+void create_deadline(const std::string& file, const std::string& offset)
+{
+    reset_offset(file);
+    const auto port = respool::test::free_tcp_port();
+    ChannelAdapter adapter{"127.0.0.1:" + std::to_string(port), respool::test::insecure_options()};
+    const auto wall_before = std::chrono::system_clock::now();
+    auto jumper = jump_after(file, 200ms, offset);
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        adapter.create(respool::deadline_after(2500ms));
+        check(false, "create " + offset + ": a channel to a refused port");
+    } catch (const respool::grpc::ChannelError&) {
+    }
+    const Ms took = since(start);
+    jumper.join();
+    const auto wall_moved = std::chrono::duration_cast<std::chrono::minutes>(std::chrono::system_clock::now() -
+                                                                             wall_before);
+    check(std::abs(wall_moved.count()) >= 50, "create " + offset + ": the wall clock jumped (" +
+                                                  std::to_string(wall_moved.count()) + " min)");
+    check(within(took, 2500ms, 2500ms), "create " + offset + ": ended at its 2500 ms deadline (took " +
+                                            std::to_string(took.count()) + " ms)");
+}
+
+// A pool's acquire times out on the steady clock; a healthy channel validates after a jump.
+void pool_and_validate(const std::string& file, const std::string& offset)
+{
+    reset_offset(file);
+    respool::test::GrpcEchoServer server;
+    respool::PoolOptions po;
+    po.max_size = 1;
+    po.create_timeout = 2s;
+    respool::Pool pool{ChannelAdapter{server.address(), respool::test::insecure_options()}, po};
+    auto lease = pool.acquire(respool::AcquireOptions{.timeout = 3s});
+    // A shared channel's cap is 100 calls; take all 100 so the next acquire must wait.
+    std::vector<respool::Lease<ChannelAdapter>> held;
+    for (int i = 1; i < 100; ++i) held.push_back(pool.acquire(respool::AcquireOptions{.timeout = 1s}));
+    auto jumper = jump_after(file, 200ms, offset);
+    const auto start = std::chrono::steady_clock::now();
+    const auto wall_before = std::chrono::system_clock::now();
+    try {
+        auto extra = pool.acquire(respool::AcquireOptions{.timeout = 2000ms});
+        check(false, "acquire " + offset + ": got a lease beyond the cap");
+    } catch (const respool::AcquireTimeout&) {
+    }
+    const Ms took = since(start);
+    jumper.join();
+    const auto wall_moved = std::chrono::duration_cast<std::chrono::minutes>(std::chrono::system_clock::now() -
+                                                                             wall_before);
+    check(std::abs(wall_moved.count()) >= 50, "acquire " + offset + ": the wall clock jumped");
+    check(within(took, 2000ms, 2000ms), "acquire " + offset + ": timed out at 2000 ms (took " +
+                                          std::to_string(took.count()) + " ms)");
+    ChannelAdapter adapter{server.address(), respool::test::insecure_options()};
+    auto channel = adapter.create(respool::deadline_after(2s));
+    set_offset(file, "-7200");  // another hour back, while the channel is live
+    const auto vstart = std::chrono::steady_clock::now();
+    check(adapter.validate(channel, respool::deadline_after(2s)), "validate " + offset + ": a healthy channel passes");
+    check(since(vstart) < 1s, "validate " + offset + ": answered promptly");
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: %s FAKETIME_TIMESTAMP_FILE\n", argv[0]);
+        return 2;
+    }
+    std::setvbuf(stdout, nullptr, _IONBF, 0);  // every line reaches the log, even if killed
+    const std::string file = argv[1];
+    // Only backward: a faked forward jump stalls grpc's own timer thread
+    // (absl waits on absolute CLOCK_REALTIME futexes, which libfaketime
+    // cannot fake, so the kernel would wait until the faked future), which
+    // says nothing about the adapter. The adapter's deadlines hand grpc
+    // monotonic times either way; a backward jump is the one that used to
+    // stretch a system_clock deadline.
+    for (const char* offset : {"-3600"}) {
+        create_deadline(file, offset);
+        pool_and_validate(file, offset);
+    }
+    std::printf("%d failed\n", failures);
+    return failures == 0 ? 0 : 1;
+}
