@@ -7,28 +7,11 @@
 
 namespace respool::detail {
 
-namespace {
-
-constexpr bool legal_transition(SlotState from, SlotState to) noexcept
-{
-    using S = SlotState;
-    switch (from) {
-    case S::idle: return to == S::leased || to == S::checking || to == S::destroying;
-    case S::leased: return to == S::idle || to == S::retiring || to == S::destroying;
-    case S::checking: return to == S::idle || to == S::leased || to == S::retiring || to == S::destroying;
-    case S::retiring: return to == S::destroying;
-    case S::destroying: return false;
-    }
-    return false;
-}
-
-[[noreturn]] void broken_invariant(const char* what) noexcept
+void Inventory::broken_invariant(const char* what) noexcept
 {
     std::fprintf(stderr, "respool: internal invariant broken: %s\n", what);
     std::abort();
 }
-
-} // namespace
 
 void Inventory::add(Slot* s)
 {
@@ -45,29 +28,14 @@ void Inventory::add(Slot* s)
     check_sums();
 }
 
-void Inventory::set_state(Slot* s, SlotState to) noexcept
+void Inventory::unlist(Slot* s) noexcept
 {
-    const SlotState from = s->state;
-    if (!legal_transition(from, to)) broken_invariant("illegal slot state transition");
-    if (lendable_state(from)) spare_ -= cap_ - s->leases;
-    if (lendable_state(to)) spare_ += cap_ - s->leases;
-    if (from == SlotState::idle) idle_.remove(s);
-    if (to == SlotState::idle) {
-        assert(s->leases == 0);
-        idle_.push_back(s);  // room reserved by `add`
-    }
-    --counter(from);
-    ++counter(to);
-    s->state = to;
-    if (to == SlotState::destroying) {
-        // Off the list of live slots; its place under max_size stays counted
-        // until `destroyed`.
-        Slot* last = slots_.back();
-        slots_[s->index] = last;
-        last->index = s->index;
-        slots_.pop_back();
-    }
-    check_sums();
+    // Off the list of live slots; its place under max_size stays counted
+    // until `destroyed`.
+    Slot* last = slots_.back();
+    slots_[s->index] = last;
+    last->index = s->index;
+    slots_.pop_back();
 }
 
 void Inventory::doom(Slot* s, DestroyReason why, Slot*& list) noexcept

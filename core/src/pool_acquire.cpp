@@ -227,6 +227,7 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& 
         const bool need_validate = rec->validate_due;
         if (lk.owns_lock()) {
             if (!d.empty()) flush(lk, d);  // we hold a lease, so the pool stays
+            check_small_locked();
             lk.unlock();
         }
         if (!caps_.is_broken && !need_validate) return rec;

@@ -107,11 +107,13 @@ void PoolCore::tell_waiters(Deferred& d) noexcept
 void PoolCore::run_unlocked(Deferred& d) noexcept
 {
     tell_waiters(d);
-    for (std::stop_source& s : d.stops) {
-        RESPOOL_ASSERT_UNLOCKED();
-        s.request_stop();  // runs the holders' stop callbacks, which may call back into the pool
+    if (d.rare) {
+        for (std::stop_source& s : d.rare->stops) {
+            RESPOOL_ASSERT_UNLOCKED();
+            s.request_stop();  // runs the holders' stop callbacks, which may call back into the pool
+        }
+        d.rare->stops.clear();
     }
-    d.stops.clear();
     for (Slot* s = std::exchange(d.doomed, nullptr); s;) {
         Slot* next = s->next_doomed;
         const auto reason = s->reason;
@@ -123,25 +125,29 @@ void PoolCore::run_unlocked(Deferred& d) noexcept
         emit(Event{.kind = EventKind::destroyed, .pool = opt_.name, .resource_id = id, .reason = reason});
         s = next;
     }
-    if (!d.failure.empty()) {
+    if (d.rare) report_creation_news(*d.rare);
+    d.rare.reset();
+}
+
+void PoolCore::report_creation_news(DeferredRare& news) noexcept
+{
+    if (!news.failure.empty()) {
         // A new resource failed before it served anyone: news like a failed create.
-        log(d.consecutive_failures == 1 ? LogLevel::warning : LogLevel::debug,
-            fmt::format("respool[{}]: {}", opt_.name, d.failure));
-        emit(Event{.kind = EventKind::create_failed, .pool = opt_.name, .message = d.failure});
-        d.failure.clear();
+        log(news.consecutive_failures == 1 ? LogLevel::warning : LogLevel::debug,
+            fmt::format("respool[{}]: {}", opt_.name, news.failure));
+        emit(Event{.kind = EventKind::create_failed, .pool = opt_.name, .message = news.failure});
     }
     using T = CreationGovernor::Transition;
-    if (d.transition == T::opened) {
+    if (news.transition == T::opened) {
         log(LogLevel::error, fmt::format("respool[{}]: circuit opened after {} consecutive creation failures; "
                                          "acquires fail fast for {} ms, then one probe; last error: {}",
-                                         opt_.name, d.consecutive_failures, opt_.circuit_open_time.count(),
-                                         d.transition_error));
-        emit(Event{.kind = EventKind::circuit_opened, .pool = opt_.name, .message = d.transition_error});
-    } else if (d.transition == T::closed) {
+                                         opt_.name, news.consecutive_failures, opt_.circuit_open_time.count(),
+                                         news.transition_error));
+        emit(Event{.kind = EventKind::circuit_opened, .pool = opt_.name, .message = news.transition_error});
+    } else if (news.transition == T::closed) {
         log(LogLevel::info, fmt::format("respool[{}]: circuit closed: a probe creation succeeded", opt_.name));
         emit(Event{.kind = EventKind::circuit_closed, .pool = opt_.name});
     }
-    d.transition = T::none;
 }
 
 void PoolCore::settle_locked(Deferred& d) noexcept
@@ -167,8 +173,7 @@ void PoolCore::flush(Lock& lk, Deferred& d) noexcept
 
 void PoolCore::finish_and_unref(Lock& lk, Deferred& d) noexcept
 {
-    if (d.doomed == nullptr && d.stops.empty() && d.failure.empty() &&
-        d.transition == CreationGovernor::Transition::none) {
+    if (d.doomed == nullptr && !d.rare) [[likely]] {
         // Only waiters to signal (or nothing): each holds a reference of its
         // own, so ours can go before they run.
         const bool last = --refs_ == 0;
@@ -294,7 +299,7 @@ bool PoolCore::close(std::chrono::milliseconds drain_timeout)
         // Idle ones go now; held and checked ones when their holders let go.
         const auto& slots = inventory_.slots();
         for (std::size_t i = slots.size(); i-- > 0;) retire_locked(slots[i], DestroyReason::closed, d);
-        leases_.collect_stops(d.stops);  // ask holders to let go, once unlocked
+        leases_.collect_stops(d.more().stops);  // ask holders to let go, once unlocked
         changed_.notify_all();
     }
     check_invariants_locked();

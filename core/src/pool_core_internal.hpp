@@ -1,6 +1,7 @@
 // Private to core/src: the pieces of PoolCore its source files share.
 #pragma once
 
+#include <memory>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -51,24 +52,34 @@ struct PoolCore::ThreadWaiter final : Waiter {
 /// lease holders, destruction of doomed slots, and the log lines and events
 /// about creation failures found on the way. The thread must hold a
 /// reference to the pool until it has run and settled it.
-struct PoolCore::Deferred {
-    Waiter* told = nullptr;               // linked by Waiter::next_told
-    Slot* doomed = nullptr;               // linked by Slot::next_doomed
-    std::vector<std::stop_source> stops;  // empty on the hot paths: no allocation
-    std::size_t destroyed = 0;            // run, waiting to be settled
-    DestroyCounts destroyed_by_reason;
-    // A creation failure found while the lock was held (a new resource broken
-    // on its first use, or the breaker moving).
-    std::string failure;                  // empty: none
+///
+/// Built and destroyed on every acquire and release, so the common part is
+/// three words; what only close, housekeeping and failures need is
+/// allocated when first needed.
+struct PoolCore::DeferredRare {
+    std::vector<std::stop_source> stops;
+    // A creation failure found while the lock was held (a new resource
+    // broken on its first use, or the breaker moving).
+    std::string failure;  // empty: none
     CreationGovernor::Transition transition = CreationGovernor::Transition::none;
-    std::string transition_error;         // the last creation error, with `transition`
+    std::string transition_error;  // the last creation error, with `transition`
     std::size_t consecutive_failures = 0;
+};
 
-    bool empty() const noexcept
+struct PoolCore::Deferred {
+    using Rare = DeferredRare;
+    Waiter* told = nullptr;     // linked by Waiter::next_told
+    Slot* doomed = nullptr;     // linked by Slot::next_doomed
+    std::size_t destroyed = 0;  // run, waiting to be settled
+    DestroyCounts destroyed_by_reason;
+    std::unique_ptr<Rare> rare;
+
+    Rare& more()
     {
-        return told == nullptr && doomed == nullptr && stops.empty() && destroyed == 0 && failure.empty() &&
-               transition == CreationGovernor::Transition::none;
+        if (!rare) rare = std::make_unique<Rare>();
+        return *rare;
     }
+    bool empty() const noexcept { return told == nullptr && doomed == nullptr && destroyed == 0 && !rare; }
 };
 
 std::string format_duration(std::chrono::nanoseconds d);

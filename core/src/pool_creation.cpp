@@ -103,7 +103,8 @@ void PoolCore::creator_main() noexcept
         lk.lock();
         std::uint64_t id = 0;
         if (slot) {
-            d.transition = governor_.on_success(real_ns());
+            if (const auto t = governor_.on_success(real_ns()); t != CreationGovernor::Transition::none)
+                d.more().transition = t;
             ++counters_.created;
             counters_.create_time.record(took.count());
             slot->id = id = next_id_++;
@@ -186,11 +187,12 @@ void PoolCore::creation_failed_locked(const std::exception_ptr& error, const std
             tell_locked(*w, WaitOutcome::failed, d);
         }
     }
+    auto& news = d.more();
     if (transition != T::none) {
-        d.transition = transition;
-        d.transition_error = text;
+        news.transition = transition;
+        news.transition_error = text;
     }
-    d.consecutive_failures = governor_.consecutive_failures();
+    news.consecutive_failures = governor_.consecutive_failures();
 }
 
 } // namespace respool::detail

@@ -66,29 +66,27 @@ void PoolCore::run_maintenance()
 
     // Leases past leak_threshold (reported once) and past max_lease_time
     // (flagged, asked to stop, optionally interrupted). A long lease is not a leak.
-    for (LeaseRecord* r = leases_.first(); r; r = r->next) {
-        if (!r->leak_reported && leak_threshold_ticks_ != INT64_MAX && now - r->acquired_ticks >= leak_threshold_ticks_) {
-            r->leak_reported = true;
+    leases_.scan(
+        now, leak_threshold_ticks_,
+        [&](LeaseRecord& r) {
             ++counters_.leaks_suspected;
-            notes.push_back({leases_.info(*r, now, time_), EventKind::leak_suspected});
-        }
-        if (!r->overdue && now >= r->deadline_ticks) {
-            r->overdue = true;
+            notes.push_back({leases_.info(r, now, time_), EventKind::leak_suspected});
+        },
+        [&](LeaseRecord& r) {
             ++counters_.leases_overdue;
-            if (!r->stop) r->stop.emplace();
-            d.stops.push_back(*r->stop);  // requested once unlocked: it runs the holder's callbacks
-            const bool reclaim = opt_.reclaim_overdue_leases && caps_.interrupt && !r->reclaimed;
+            if (!r.stop) r.stop.emplace();
+            d.more().stops.push_back(*r.stop);  // requested once unlocked: it runs the holder's callbacks
+            const bool reclaim = opt_.reclaim_overdue_leases && caps_.interrupt && !r.reclaimed;
             if (reclaim) {
                 // Pinned, so it outlives the holder's return while we interrupt it.
-                r->reclaimed = true;
-                Slot* s = r->slot;
+                r.reclaimed = true;
+                Slot* s = r.slot;
                 ++s->pins;
                 retire_locked(s, DestroyReason::broken, d);
                 to_interrupt.push_back(s);
             }
-            notes.push_back({leases_.info(*r, now, time_), reclaim ? EventKind::lease_reclaimed : EventKind::lease_overdue});
-        }
-    }
+            notes.push_back({leases_.info(r, now, time_), reclaim ? EventKind::lease_reclaimed : EventKind::lease_overdue});
+        });
     start_creations_locked();
     lk.unlock();
 

@@ -45,6 +45,7 @@ void PoolCore::release(LeaseRecord* rec) noexcept
         prove_locked(slot);
     }
     place_locked(slot, now, true, d);
+    check_small_locked();
     if (!was_reported) [[likely]] {
         finish_and_unref(lk, d);
         return;
@@ -142,7 +143,7 @@ void PoolCore::failed_unproven_locked(Slot* slot, const char* what, Deferred& d)
     slot->proven = true;  // counted once
     const std::string text = fmt::format("a new resource (#{}) failed {}", slot->id, what);
     creation_failed_locked(nullptr, text, false, d);
-    d.failure = text;
+    d.more().failure = text;
 }
 
 } // namespace respool::detail

@@ -63,8 +63,26 @@ public:
 
     // --- states ---
     /// The one place a slot's state changes. Keeps the idle list and the
-    /// counts in step; asserts that the transition is legal.
-    void set_state(Slot* s, SlotState to) noexcept;
+    /// counts in step; aborts on an illegal transition. Inline: it is on the
+    /// acquire and release paths.
+    void set_state(Slot* s, SlotState to) noexcept
+    {
+        const SlotState from = s->state;
+        if (!legal_transition(from, to)) [[unlikely]]
+            broken_invariant("illegal slot state transition");
+        if (lendable_state(from)) spare_ -= cap_ - s->leases;
+        if (lendable_state(to)) spare_ += cap_ - s->leases;
+        if (from == SlotState::idle) idle_.remove(s);
+        if (to == SlotState::idle) {
+            assert(s->leases == 0);
+            idle_.push_back(s);  // room reserved by `add`
+        }
+        --counter(from);
+        ++counter(to);
+        s->state = to;
+        if (to == SlotState::destroying) unlist(s);
+        check_sums();
+    }
     /// A lease joins `s`, which must be lendable; an idle slot becomes leased,
     /// or checking when its borrower must validate it first.
     void lend(Slot* s, bool check_first) noexcept
@@ -105,7 +123,14 @@ public:
     /// lendable one.
     Slot* find(IdleOrder order, std::thread::id thread, std::int64_t now, Slot*& doomed) noexcept
     {
-        return shared() ? find_shared() : find_idle(order, thread, now, doomed);
+        if (shared()) return find_shared();
+        const std::size_t n = idle_.size();
+        if (n == 0) return nullptr;
+        Slot* s = order == IdleOrder::lifo ? idle_.back() : idle_.front();
+        // The common case inline: the end a borrow takes from is fresh and,
+        // for LIFO, is the one this thread used last (or there is no other).
+        if (now < s->expires_ticks && (order == IdleOrder::fifo || n == 1 || s->last_holder == thread)) return s;
+        return find_idle(order, thread, now, doomed);
     }
 
     /// Checks every invariant by a full scan (debug builds; O(n)). Aborts on a violation.
@@ -114,6 +139,20 @@ public:
 private:
     static constexpr std::size_t affinity_scan = 8;  // idle slots looked at for this thread's last one
     static bool lendable_state(SlotState s) noexcept { return s == SlotState::idle || s == SlotState::leased; }
+    static constexpr bool legal_transition(SlotState from, SlotState to) noexcept
+    {
+        using S = SlotState;
+        switch (from) {
+        case S::idle: return to == S::leased || to == S::checking || to == S::destroying;
+        case S::leased: return to == S::idle || to == S::retiring || to == S::destroying;
+        case S::checking: return to == S::idle || to == S::leased || to == S::retiring || to == S::destroying;
+        case S::retiring: return to == S::destroying;
+        case S::destroying: return false;
+        }
+        return false;
+    }
+    [[noreturn]] static void broken_invariant(const char* what) noexcept;
+    void unlist(Slot* s) noexcept;
     std::size_t& counter(SlotState s) noexcept { return counts_[static_cast<std::size_t>(s)]; }
     Slot* find_idle(IdleOrder order, std::thread::id thread, std::int64_t now, Slot*& doomed) noexcept;
     Slot* find_shared() const noexcept;

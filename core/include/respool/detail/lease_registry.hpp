@@ -77,6 +77,24 @@ public:
     SiteTable& sites() noexcept { return sites_; }
     const SiteTable& sites() const noexcept { return sites_; }
 
+    /// Leak tracking: marks each lease newly past `leak_threshold` ticks
+    /// (`leak_reported`) and each newly past its `max_lease_time` deadline
+    /// (`overdue`), calling `leaked(rec)` and `overdue(rec)` once per lease for each.
+    template <class Leaked, class Overdue>
+    void scan(std::int64_t now, std::int64_t leak_threshold, Leaked&& leaked, Overdue&& overdue)
+    {
+        for (LeaseRecord* r = head_; r; r = r->next) {
+            if (!r->leak_reported && leak_threshold != INT64_MAX && now - r->acquired_ticks >= leak_threshold) {
+                r->leak_reported = true;
+                leaked(*r);
+            }
+            if (!r->overdue && now >= r->deadline_ticks) {
+                r->overdue = true;
+                overdue(*r);
+            }
+        }
+    }
+
     LeaseInfo info(const LeaseRecord& rec, std::int64_t now, const TimeBase& time) const;
     /// Every outstanding lease, oldest first.
     std::vector<LeaseInfo> holders(std::int64_t now, const TimeBase& time) const;

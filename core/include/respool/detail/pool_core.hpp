@@ -104,16 +104,27 @@ private:
     struct AcquireContext;
     struct ThreadWaiter;
     struct Deferred;
+    struct DeferredRare;
     using Lock = std::unique_lock<PoolMutex>;
 
     // lifetime and deferred work (pool_core.cpp)
     void unref(Lock& lk) noexcept;                        // lk held; released on return; `this` may be gone
     void tell_waiters(Deferred& d) noexcept;              // unlocked: signals dequeued waiters
     void run_unlocked(Deferred& d) noexcept;              // unlocked: signals, stop requests, destruction
+    void report_creation_news(DeferredRare& news) noexcept;  // unlocked: logs and events
     void settle_locked(Deferred& d) noexcept;             // locked: counts what run_unlocked destroyed
     void flush(Lock& lk, Deferred& d) noexcept;           // locked on entry and return; caller holds a ref
     void finish_and_unref(Lock& lk, Deferred& d) noexcept;  // locked on entry; released; `this` may be gone
-    void check_invariants_locked() const noexcept;
+    void check_invariants_locked() const noexcept;  // full scan, debug builds
+    // The same after each acquire and release while the pool is small (tests,
+    // stress), where a full scan is cheap and catches a broken invariant at
+    // the step that broke it. Nothing in release builds.
+    void check_small_locked() const noexcept
+    {
+#ifndef NDEBUG
+        if (inventory_.slots().size() <= 32) check_invariants_locked();
+#endif
+    }
 
     // acquiring (pool_acquire.cpp)
     LeaseRecord* obtain_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now);
