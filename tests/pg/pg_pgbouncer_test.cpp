@@ -47,6 +47,9 @@ respool::PoolOptions pool_options(std::size_t max_size)
     po.create_timeout = 2s;
     po.acquire_timeout = 3s;
     po.logger = [](respool::LogLevel, std::string_view) {};
+    // These tests time PgBouncer's recovery, not the breaker's pacing: a
+    // breaker that opened just before PgBouncer answered waits this long.
+    po.circuit_open_time = 300ms;
     return po;
 }
 
@@ -69,6 +72,10 @@ TEST_CASE("P8 session mode: load within PgBouncer's pool, restart under load")
     std::string unexpected;
     std::atomic<long long> last_ok_ns{0};
     std::vector<std::jthread> workers;
+    struct StopOnExit {  // destroyed before `workers`: they end even when a check throws
+        std::atomic<bool>& stop;
+        ~StopOnExit() { stop = true; }
+    } stop_on_exit{stop};
     for (int t = 0; t < 8; ++t) {
         workers.emplace_back([&] {
             while (!stop) {
@@ -121,7 +128,8 @@ TEST_CASE("P8 session mode: load within PgBouncer's pool, restart under load")
     stop = true;
     workers.clear();
     sampler.request_stop();
-    MESSAGE("ok " << ok << ", connection errors " << connection_errors << ", pool errors " << pool_errors);
+    MESSAGE("ok " << ok.load() << ", connection errors " << connection_errors.load() << ", pool errors "
+                  << pool_errors.load());
     CHECK(connection_errors + pool_errors > 0);  // the restart was seen
     CHECK_MESSAGE(other == 0, unexpected);
     CHECK(server_peak <= bo.default_pool_size);
@@ -218,7 +226,7 @@ TEST_CASE("P8 transaction mode: transaction_pooling loses no prepared statement"
         });
     }
     workers.clear();
-    MESSAGE("transaction mode: " << ok << " prepared calls ok, " << failed << " failed");
+    MESSAGE("transaction mode: " << ok.load() << " prepared calls ok, " << failed.load() << " failed");
     CHECK_MESSAGE(failed == 0, errors);
     CHECK(ok >= 200);
     // The pool held more client connections than the server saw.
@@ -242,6 +250,10 @@ TEST_CASE("P8 transaction mode: a restart and KILL under load, recovery within 1
     std::mutex mutex;
     std::string unexpected;
     std::vector<std::jthread> workers;
+    struct StopOnExit {  // destroyed before `workers`: they end even when a check throws
+        std::atomic<bool>& stop;
+        ~StopOnExit() { stop = true; }
+    } stop_on_exit{stop};
     for (int t = 0; t < 6; ++t) {
         workers.emplace_back([&] {
             while (!stop) {
@@ -273,14 +285,22 @@ TEST_CASE("P8 transaction mode: a restart and KILL under load, recovery within 1
             // KILL drops the client and server connections of the database;
             // RESUME lets it serve again.
             bouncer.admin("KILL " + pg.dbname());
-            bouncer.admin("RESUME");
+            try {
+                bouncer.admin("RESUME " + pg.dbname());
+            } catch (const std::exception& e) {
+                MESSAGE("RESUME after KILL: " << e.what());
+            }
         }
         auto answering = Clock::now();
         CHECK(wait_for([&] { return Clock::time_point(Clock::duration(last_ok_ns.load())) > answering; }, 5s));
         auto recovery =
             std::chrono::duration_cast<milliseconds>(Clock::time_point(Clock::duration(last_ok_ns.load())) - answering);
-        MESSAGE((round == 0 ? "restart" : "KILL/RESUME") << ": serving again after " << recovery.count() << " ms");
-        CHECK(recovery <= 1000ms + tolerance);
+        MESSAGE(std::string(round == 0 ? "restart" : "KILL/RESUME") << ": serving again after " << recovery.count()
+                                                                     << " ms");
+        // After KILL, PgBouncer waits server_login_retry before it logs in to
+        // the server again (documented: 15 s by default, 1 s here).
+        milliseconds bound = 1000ms + (round == 0 ? 0ms : milliseconds(bo.server_login_retry * 1000));
+        CHECK(recovery <= bound + tolerance);
         std::this_thread::sleep_for(500ms);
     }
     stop = true;

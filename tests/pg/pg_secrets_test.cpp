@@ -11,12 +11,14 @@
 #include <functional>
 #include <mutex>
 
+#include <respool/format.hpp>
 #include <respool/listeners.hpp>
 #include <respool/pg.hpp>
 #include <respool/pool.hpp>
 #include <respool/prometheus.hpp>
 
 #include "pg_test_util.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace respool::test;
 using respool::pg::Adapter;
