@@ -74,7 +74,10 @@ Connection Adapter::create(Deadline deadline)
     try {
         detail::resolve_hosts(params, s, deadline, started);
     } catch (const Error& e) {
-        throw Error(e, "resolve", s.target);
+        if (!s.resolver) throw Error(e, "resolve", s.target);
+        // The user's hook did the lookup (and may be what failed): say so.
+        throw Error(Error(e.kind(), std::string(e.what()) + " (lookup by the Options::resolver hook)", e.sqlstate()),
+                    "resolve", s.target);
     }
     std::vector<const char*> keys, values;
     for (const auto& [k, v] : params) {
