@@ -222,7 +222,7 @@ TEST_CASE("P2: a random pooled backend terminated every 200 ms, 50 times")
     workers.clear();
     MESSAGE("kills " << kills.load() << ", ok " << ok.load() << ", connection errors " << connection_errors.load() << ", refill " << refill_time.count() << " ms");
     CHECK(refilled);
-    CHECK(refill_time <= 1s);
+    CHECK(refill_time <= 1s + tolerance);
     CHECK(kills >= 30);
     CHECK(ok > 0);
     // Each termination reaches at most the one holder of that backend.
