@@ -198,33 +198,6 @@ std::vector<std::vector<std::string>> PgBouncer::admin(const std::string& comman
     return rows;
 }
 
-int PgBouncer::pool_stat(const std::string& column)
-{
-    std::string info = "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=pgbouncer user=" +
-                       cluster_.user() + " password=" + cluster_.password() + " connect_timeout=10";
-    PGconn* conn = PQconnectdb(info.c_str());
-    struct Closer {
-        PGconn* c;
-        ~Closer() { PQfinish(c); }
-    } closer{conn};
-    if (!conn || PQstatus(conn) != CONNECTION_OK)
-        throw std::runtime_error(std::string("pgbouncer admin login failed: ") + (conn ? PQerrorMessage(conn) : ""));
-    PGresult* r = PQexec(conn, "SHOW POOLS");
-    struct Clearer {
-        PGresult* r;
-        ~Clearer() { PQclear(r); }
-    } clearer{r};
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        throw std::runtime_error(std::string("SHOW POOLS failed: ") + PQerrorMessage(conn));
-    int col = PQfnumber(r, column.c_str());
-    int db = PQfnumber(r, "database");
-    if (col < 0) throw std::runtime_error("SHOW POOLS has no column " + column);
-    int sum = 0;
-    for (int row = 0; row < PQntuples(r); ++row)
-        if (cluster_.dbname() == PQgetvalue(r, row, db)) sum += std::atoi(PQgetvalue(r, row, col));
-    return sum;
-}
-
 std::string PgBouncer::log() const
 {
     try {

@@ -62,8 +62,6 @@ public:
     /// "SHOW POOLS"); the rows, each as its columns' text. Throws on error.
     std::vector<std::vector<std::string>> admin(const std::string& command,
                                                 std::chrono::milliseconds timeout = std::chrono::seconds(30));
-    /// One column of `SHOW POOLS` for the test database ("sv_active", "cl_waiting", ...), summed.
-    int pool_stat(const std::string& column);
 
     /// Stops the process at once (SIGTERM: PgBouncer's immediate shutdown).
     void stop();
