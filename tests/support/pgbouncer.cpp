@@ -120,6 +120,11 @@ bool PgBouncer::running() const
 
 void PgBouncer::start_locked()
 {
+    // A pidfile left by a PgBouncer that died would make the new one refuse to start.
+    if (int p = pid(); p > 0 && ::kill(p, 0) != 0) {
+        std::error_code ec;
+        fs::remove(dir_->path() + "/pgbouncer.pid", ec);
+    }
     CommandResult r = run_command({pgbouncer_program(), "-d", dir_->path() + "/pgbouncer.ini"}, true);
     if (r.exit_code != 0)
         throw std::runtime_error("pgbouncer failed to start (exit " + std::to_string(r.exit_code) + "): " +
