@@ -196,8 +196,10 @@ TEST_CASE("create: setup statements, network defaults on the socket, unix socket
             connect(adapter);
             FAIL("created");
         } catch (const Error& e) {
-            CHECK(contains(e.what(), "setup statement 2 of 2 failed"));
+            CHECK(contains(e.what(), "setup statement 2 of 2 (Options::setup) failed"));
             CHECK(e.sqlstate() == "42704");
+            CHECK(e.operation() == "setup");
+            CHECK(e.endpoint() == adapter.target());
         }
         CHECK(wait_for([&] { return pg.count_connections("adapter-setup-bad") == 0; }, 2s));
     }
@@ -378,6 +380,28 @@ TEST_CASE("client-side deadlines: the statement is cancelled on the server")
         CHECK_FALSE(adapter.validate(d, respool::SteadyClock::now()));
         CHECK(sw.elapsed() <= tolerance);
     }
+}
+
+TEST_CASE("milliseconds::max() as query_timeout and reset_timeout means no timeout, not an overflow")
+{
+    PgCluster& pg = shared_cluster();
+    Options o = options_for(pg, "adapter-max-timeouts");
+    o.query_timeout = std::chrono::milliseconds::max();
+    o.reset_timeout = std::chrono::milliseconds::max();
+    Adapter adapter{o};
+    Connection c = connect(adapter);
+    Stopwatch sw;
+    CHECK(c.exec("SELECT pg_sleep(0.2), 7").get<int>(0, 1) == 7);  // an overflowed deadline would be in the past
+    CHECK(sw.elapsed() >= 200ms);
+    c.exec("BEGIN");
+    CHECK_NOTHROW(adapter.reset(c));
+    CHECK(c.transaction_status() == respool::pg::TransactionStatus::idle);
+    CHECK_FALSE(c.broken());
+    // Just below the clock's range: saturates the same way.
+    o.query_timeout = std::chrono::milliseconds(std::chrono::milliseconds::max().count() - 1);
+    Adapter near_max{o};
+    Connection d = connect(near_max);
+    CHECK(d.exec("SELECT 1").value<int>() == 1);
 }
 
 TEST_CASE("notices go to the notice handler")

@@ -189,6 +189,9 @@ TEST_CASE("host name lookup is bounded by the deadline")
         Error e = create_error(adapter, deadline_after(2s));
         CHECK(e.kind() == ErrorKind::connect);
         CHECK(contains(e.what(), "cannot resolve host \"db.respool.invalid\": Name or service not known"));
+        CHECK(contains(e.what(), "Options::resolver hook"));
+        CHECK(e.operation() == "resolve");
+        CHECK(e.endpoint() == adapter.target());
     }
     SUBCASE("the system resolver and a name that does not exist")
     {

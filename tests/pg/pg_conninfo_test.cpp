@@ -13,24 +13,26 @@ using respool::test::contains;
 
 namespace {
 
-// The error a configuration raises; fails the test if none.
-Error config_error(const Options& o)
+// The error a configuration raises; fails the test if none, or if it does
+// not name `field`.
+respool::InvalidOptions config_error(const Options& o, const std::string& field = "")
 {
     try {
         Adapter a{o};
         FAIL("accepted: " << a.describe());
-    } catch (const Error& e) {
-        CHECK(e.kind() == ErrorKind::config);
+    } catch (const respool::InvalidOptions& e) {
+        if (!field.empty()) CHECK_MESSAGE(e.field() == field, e.what());
+        CHECK(contains(e.what(), "Options::" + e.field()));
         return e;
     }
-    return Error(ErrorKind::usage, "unreachable");
+    return respool::InvalidOptions("unreachable", "");
 }
 
-Error config_error(const std::string& conninfo)
+respool::InvalidOptions config_error(const std::string& conninfo)
 {
     Options o;
     o.conninfo = conninfo;
-    return config_error(o);
+    return config_error(o, "conninfo");
 }
 
 } // namespace
@@ -111,14 +113,14 @@ TEST_CASE("bad connection strings fail at construction, clearly and without secr
 {
     SUBCASE("a misspelt option is named, with a suggestion")
     {
-        Error e = config_error("host=db sslmod=require");
+        auto e = config_error("host=db sslmod=require");
         CHECK(contains(e.what(), "unknown connection option \"sslmod\""));
         CHECK(contains(e.what(), "did you mean \"sslmode\""));
         CHECK(contains(e.what(), "offset 8"));
     }
     SUBCASE("an unknown word is located but not shown: it may be a piece of a password")
     {
-        Error e = config_error("password=Tr0ub4dor dbname=x zq9vvk=1");
+        auto e = config_error("password=Tr0ub4dor dbname=x zq9vvk=1");
         CHECK(contains(e.what(), "unknown connection option"));
         CHECK(contains(e.what(), "offset 28"));
         CHECK(!contains(e.what(), "zq9vvk"));
@@ -126,7 +128,7 @@ TEST_CASE("bad connection strings fail at construction, clearly and without secr
     }
     SUBCASE("a password with a space but no quotes")
     {
-        Error e = config_error("user=a password=correct horse dbname=x");
+        auto e = config_error("user=a password=correct horse dbname=x");
         CHECK(contains(e.what(), "expected \"=\""));
         CHECK(contains(e.what(), "single quotes"));
         CHECK(!contains(e.what(), "horse"));
@@ -134,14 +136,14 @@ TEST_CASE("bad connection strings fail at construction, clearly and without secr
     }
     SUBCASE("an unterminated quote")
     {
-        Error e = config_error("user=a password='open sesame dbname=x");
+        auto e = config_error("user=a password='open sesame dbname=x");
         CHECK(contains(e.what(), "unterminated quoted value"));
         CHECK(contains(e.what(), "option \"password\""));
         CHECK(!contains(e.what(), "sesame"));
     }
     SUBCASE("a bad percent-escape in the URI's password")
     {
-        Error e = config_error("postgresql://u:pa%zzXyzzy@h/db");
+        auto e = config_error("postgresql://u:pa%zzXyzzy@h/db");
         CHECK(contains(e.what(), "bad percent-escape in the URI's password at offset 17"));
         CHECK(!contains(e.what(), "pa%zz"));
         CHECK(!contains(e.what(), "Xyzzy"));
@@ -159,29 +161,53 @@ TEST_CASE("bad connection strings fail at construction, clearly and without secr
     }
     SUBCASE("values libpq would reject only at the first connect")
     {
-        CHECK(contains(config_error("host=h port=70000").what(), "port \"70000\" is not a number from 1 to 65535"));
-        CHECK(contains(config_error("postgresql://h:http/db").what(), "port \"http\""));
-        CHECK(contains(config_error("host=h port=5432,0").what(), "port \"0\""));
-        CHECK(contains(config_error("host=h sslmode=sometimes").what(), "sslmode \"sometimes\""));
+        CHECK(contains(config_error("host=h port=70000").what(), "port \"70000\" is not from 1 to 65535"));
+        CHECK(contains(config_error("postgresql://h:http/db").what(), "port is not a number (value not shown)"));
+        CHECK(!contains(config_error("postgresql://h:http/db").what(), "http"));
+        CHECK(contains(config_error("host=h port=5432,0").what(), "port 2 of 2 \"0\""));
+        CHECK(contains(config_error("host=h sslmode=sometimes").what(), "sslmode is not one of"));
         CHECK(contains(config_error("host='' dbname=x").what(), "host is empty"));
     }
     SUBCASE("Options::params keys are checked too")
     {
         Options o;
         o.params = {{"pasword", "x"}};
-        CHECK(contains(config_error(o).what(), "did you mean \"password\""));
+        CHECK(contains(config_error(o, "params").what(), "did you mean \"password\""));
+        o.params = {{"port", "SuperSecret"}};
+        CHECK(!contains(config_error(o, "params").what(), "SuperSecret"));
     }
     SUBCASE("adapter options")
     {
         Options o;
         o.query_timeout = std::chrono::milliseconds(-1);
-        CHECK(contains(config_error(o).what(), "query_timeout"));
+        CHECK(contains(config_error(o, "query_timeout").what(), "must not be negative"));
         o = Options{};
         o.reset_timeout = std::chrono::milliseconds(0);
-        CHECK(contains(config_error(o).what(), "reset_timeout"));
+        CHECK(contains(config_error(o, "reset_timeout").what(), "must be positive"));
         o = Options{};
         o.network.keepalives_count = 0;
-        CHECK(contains(config_error(o).what(), "keepalives_count"));
+        config_error(o, "network.keepalives_count");
+        o = Options{};
+        o.network.keepalives_idle = std::chrono::seconds(0);
+        config_error(o, "network.keepalives_idle");
+        o = Options{};
+        o.network.tcp_user_timeout = std::chrono::milliseconds(-5);
+        config_error(o, "network.tcp_user_timeout");
+        o = Options{};
+        o.setup = {"SET x = 1", ""};
+        CHECK(contains(config_error(o, "setup").what(), "statement 2 is empty"));
+    }
+    SUBCASE("transaction pooling keeps no session state")
+    {
+        Options o;
+        o.transaction_pooling = true;
+        o.setup = {"SET search_path = app"};
+        CHECK(contains(config_error(o, "setup").what(), "transaction_pooling"));
+        o.setup.clear();
+        o.reset_statement = "DISCARD ALL";
+        CHECK(contains(config_error(o, "reset_statement").what(), "transaction_pooling"));
+        o.reset_statement.clear();
+        CHECK_NOTHROW(Adapter{o});
     }
 }
 
@@ -222,4 +248,81 @@ TEST_CASE("Error: kinds and connection-class SQLSTATEs")
     CHECK(respool::pg::to_string(ErrorKind::connection_lost) == "connection_lost");
     const std::runtime_error& base = Error(ErrorKind::query, "boom");
     CHECK(std::string(base.what()) == "boom");
+}
+
+TEST_CASE("no piece of a password leaks from a URI with unencoded '@' or '/'")
+{
+    SUBCASE("'@' in the password: the user info ends at the last '@'")
+    {
+        Adapter a{"postgresql://app:Tr0ub@dor-Secret-9@db.example/orders"};
+        CAPTURE(a.describe());
+        CHECK(contains(a.describe(), "user=app"));
+        CHECK(contains(a.describe(), "host=db.example"));
+        CHECK(contains(a.describe(), "dbname=orders"));
+        CHECK(!contains(a.describe(), "dor-Secret"));
+        CHECK(!contains(a.target(), "dor-Secret"));
+        CHECK(!contains(a.describe(), "Tr0ub"));
+    }
+    SUBCASE("'/' in the password")
+    {
+        Adapter a{"postgresql://app:pa/ss-Secret-7@db.example:6432/orders"};
+        CAPTURE(a.describe());
+        CHECK(contains(a.describe(), "host=db.example"));
+        CHECK(contains(a.describe(), "port=6432"));
+        CHECK(contains(a.describe(), "dbname=orders"));
+        CHECK(!contains(a.describe(), "ss-Secret"));
+    }
+    SUBCASE("an '@' in the query is not user info")
+    {
+        Adapter a{"postgresql://db.example/orders?user=me@corp"};
+        CHECK(contains(a.describe(), "host=db.example"));
+        CHECK(contains(a.describe(), "user=me@corp"));
+    }
+    SUBCASE("a port made of a password's piece is not echoed")
+    {
+        auto e = config_error("postgresql://app:SuperSecret");
+        CAPTURE(e.what());
+        CHECK(!contains(e.what(), "SuperSecret"));
+        auto f = config_error("postgresql://app:Hunter-Two?x@h/db");
+        CAPTURE(f.what());
+        CHECK(!contains(f.what(), "Hunter"));
+    }
+    SUBCASE("the second word of an unquoted password is never shown")
+    {
+        auto e = config_error("user=a password=correct horsey=battery dbname=x");
+        CAPTURE(e.what());
+        CHECK(contains(e.what(), "offset 24"));
+        CHECK(contains(e.what(), "unquoted password"));
+        CHECK(!contains(e.what(), "horse"));
+        CHECK(!contains(e.what(), "battery"));
+        CHECK(!contains(e.what(), "correct"));
+        // ... even when it is one letter from an option name
+        auto f = config_error("password=correct hostt=x");
+        CHECK(!contains(f.what(), "hostt"));
+    }
+}
+
+TEST_CASE("describe() quotes every separator, so its output parses back")
+{
+    Options o;
+    o.params = {{"host", "h"}, {"application_name", "a\rb\vc\fd\te\nf g'h\\i"}, {"dbname", "plain"}};
+    Adapter a{o};
+    std::string d = a.describe();
+    CAPTURE(d);
+    CHECK(contains(d, "application_name='a\rb\vc\fd\te\nf g\\'h\\\\i'"));
+    Adapter back{d};
+    CHECK(back.describe() == d);
+}
+
+TEST_CASE("Error: operation and endpoint")
+{
+    Error e(ErrorKind::query, "respool::pg: query failed", "23505", "dup");
+    CHECK(e.operation().empty());
+    CHECK(e.endpoint().empty());
+    Error f(e, "query", "host=db port=5432");
+    CHECK(f.operation() == "query");
+    CHECK(f.endpoint() == "host=db port=5432");
+    CHECK(f.sqlstate() == "23505");
+    CHECK(f.server_message() == "dup");
+    CHECK(std::string(f.what()) == e.what());
 }

@@ -6,6 +6,7 @@
 #include <respool/pg/error.hpp>
 
 #include "conn_state.hpp"
+#include "wait.hpp"
 
 namespace respool::pg {
 
@@ -66,8 +67,9 @@ bool Adapter::validate(Connection& connection, Deadline deadline) noexcept
 void Adapter::reset(Connection& connection)
 {
     if (connection.broken())
-        throw Error(ErrorKind::connection_lost, "respool::pg: connection given back broken", "08003");
-    Deadline deadline = deadline_after(settings_->reset_timeout);
+        throw Error(Error(ErrorKind::connection_lost, "respool::pg: connection given back broken", "08003"),
+                    "reset", settings_->target);
+    Deadline deadline = detail::deadline_in(settings_->reset_timeout);
     try {
         switch (connection.transaction_status()) {
         case TransactionStatus::idle: break;
@@ -78,8 +80,11 @@ void Adapter::reset(Connection& connection)
                                           "running (unread results, COPY or pipeline mode)");
         }
         if (!settings_->reset_statement.empty()) connection.exec_until(deadline, settings_->reset_statement);
-    } catch (...) {
+    } catch (const Error& e) {
         connection.mark_broken();  // never handed out half-reset, whatever the pool does next
+        throw Error(e, "reset", settings_->target);
+    } catch (...) {
+        connection.mark_broken();
         throw;
     }
 }

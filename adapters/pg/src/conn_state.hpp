@@ -5,6 +5,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <unordered_map>
 
 #include <libpq-fe.h>
 
@@ -29,6 +31,8 @@ struct ConnState {
     /// When the connection last talked to the server (connect or statement).
     SteadyClock::time_point last_io{};
     std::shared_ptr<const Settings> settings;
+    /// With transaction_pooling: statements "prepared" on the client, by name.
+    std::unordered_map<std::string, std::string> client_statements;
 };
 
 /// Routes notices to the settings' handler and marks the connection broken

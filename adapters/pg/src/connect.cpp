@@ -71,7 +71,14 @@ Connection Adapter::create(Deadline deadline)
     const detail::Settings& s = *settings_;
     Deadline started = SteadyClock::now();
     detail::ParamList params = s.params;
-    detail::resolve_hosts(params, s, deadline, started);
+    try {
+        detail::resolve_hosts(params, s, deadline, started);
+    } catch (const Error& e) {
+        if (!s.resolver) throw Error(e, "resolve", s.target);
+        // The user's hook did the lookup (and may be what failed): say so.
+        throw Error(Error(e.kind(), std::string(e.what()) + " (lookup by the Options::resolver hook)", e.sqlstate()),
+                    "resolve", s.target);
+    }
     std::vector<const char*> keys, values;
     for (const auto& [k, v] : params) {
         keys.push_back(k.c_str());
@@ -82,11 +89,17 @@ Connection Adapter::create(Deadline deadline)
 
     auto state = std::make_unique<detail::ConnState>(settings_);
     state->conn = PQconnectStartParams(keys.data(), values.data(), 0);
-    if (state->conn == nullptr) throw Error(ErrorKind::connect, "respool::pg: out of memory starting a connection");
+    if (state->conn == nullptr)
+        throw Error(Error(ErrorKind::connect, "respool::pg: out of memory starting a connection"), "connect",
+                    s.target);
     detail::install_notice_receiver(*state);
     // Verbose errors carry the SQLSTATE of a refused login (see connect_error).
     PQsetErrorVerbosity(state->conn, PQERRORS_VERBOSE);
-    poll_until_connected(s, state->conn, deadline, started);
+    try {
+        poll_until_connected(s, state->conn, deadline, started);
+    } catch (const Error& e) {
+        throw Error(e, "connect", s.target);
+    }
     PQsetErrorVerbosity(state->conn, PQERRORS_DEFAULT);
     state->last_io = SteadyClock::now();
 
@@ -95,10 +108,14 @@ Connection Adapter::create(Deadline deadline)
         try {
             conn.exec_until(deadline, s.setup[i]);
         } catch (const Error& e) {
-            throw Error(e.kind(),
-                        "respool::pg: setup statement " + std::to_string(i + 1) + " of " +
-                            std::to_string(s.setup.size()) + " failed: " + e.what(),
-                        e.sqlstate(), e.server_message(), e.detail(), e.hint());
+            // Said to be the user's setup, not the connect: the server was reached.
+            std::string what = e.what();
+            if (what.rfind("respool::pg: ", 0) == 0) what.erase(0, 13);
+            throw Error(Error(e.kind(),
+                              "respool::pg: setup statement " + std::to_string(i + 1) + " of " +
+                                  std::to_string(s.setup.size()) + " (Options::setup) failed: " + what,
+                              e.sqlstate(), e.server_message(), e.detail(), e.hint()),
+                        "setup", s.target);
         }
     }
     return conn;

@@ -140,12 +140,28 @@ void Connection::close() noexcept { state_.reset(); }
 Deadline Connection::default_deadline() const noexcept
 {
     if (!state_ || state_->settings->query_timeout.count() == 0) return Deadline::max();
-    return deadline_after(state_->settings->query_timeout);
+    return detail::deadline_in(state_->settings->query_timeout);
 }
 
 void Connection::prepare(const Sql& name, const Sql& sql)
 {
     if (!state_ || !state_->conn) throw Error(ErrorKind::usage, "respool::pg: prepare on a closed connection");
+    detail::ConnState& s = *state_;
+    if (s.settings->transaction_pooling) {
+        // A named statement would live on one server connection of the
+        // pooler; each exec_prepared sends the text as an unnamed statement.
+        s.client_statements[name.c_str()] = sql.c_str();
+        return;
+    }
+    try {
+        prepare_on_server(name, sql);
+    } catch (const Error& e) {
+        throw Error(e, "prepare", s.settings->target);
+    }
+}
+
+void Connection::prepare_on_server(const Sql& name, const Sql& sql)
+{
     detail::ConnState& s = *state_;
     Deadline deadline = default_deadline();
     Deadline started = SteadyClock::now();
@@ -160,15 +176,34 @@ Result Connection::run(Protocol protocol, Deadline deadline, const char* sql, in
                        const char* const* values)
 {
     if (!state_ || !state_->conn) throw Error(ErrorKind::usage, "respool::pg: exec on a closed connection");
+    try {
+        return run_on_server(protocol, deadline, sql, count, values);
+    } catch (const Error& e) {
+        throw Error(e, "query", state_->settings->target);
+    }
+}
+
+Result Connection::run_on_server(Protocol protocol, Deadline deadline, const char* sql, int count,
+                                 const char* const* values)
+{
     detail::ConnState& s = *state_;
     if (s.broken)
         throw Error(ErrorKind::connection_lost, "respool::pg: exec on a connection marked broken", "08003");
+    if (protocol == Protocol::prepared && s.settings->transaction_pooling) {
+        auto it = s.client_statements.find(sql);
+        if (it == s.client_statements.end())
+            throw Error(ErrorKind::usage, "respool::pg: exec_prepared: no statement was prepared under this "
+                                          "name on this connection");
+        sql = it->second.c_str();
+        protocol = Protocol::unnamed;
+    }
     Deadline started = SteadyClock::now();
     detail::NonblockingScope nonblocking(s.conn);
     int sent = protocol == Protocol::prepared
                    ? PQsendQueryPrepared(s.conn, sql, count, values, nullptr, nullptr, 0)
-               : count == 0 ? PQsendQuery(s.conn, sql)
-                            : PQsendQueryParams(s.conn, sql, count, nullptr, values, nullptr, nullptr, 0);
+               : count == 0 && protocol == Protocol::statement
+                   ? PQsendQuery(s.conn, sql)
+                   : PQsendQueryParams(s.conn, sql, count, nullptr, values, nullptr, nullptr, 0);
     if (!sent) throw detail::error_from_connection(s, ErrorKind::query, "cannot send the statement");
     detail::flush(s, deadline, started);
     Result result = detail::collect(s, deadline, started);

@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include <respool/error.hpp>
 #include <respool/pg/error.hpp>
 
 namespace respool::pg::detail {
@@ -31,9 +32,9 @@ const std::vector<Keyword>& keywords()
     return list;
 }
 
-[[noreturn]] void config_error(const std::string& message)
+[[noreturn]] void config_error(const std::string& message, const char* field = "conninfo")
 {
-    throw Error(ErrorKind::config, "respool::pg: " + message);
+    throw InvalidOptions("respool::pg: Options::" + std::string(field) + ": " + message, field);
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b)
@@ -98,6 +99,9 @@ ParamList parse_key_values(std::string_view s)
     auto skip_spaces = [&] {
         while (i < s.size() && is_space(s[i])) ++i;
     };
+    // After `password=two words` the next "key" is the password's second
+    // word: never show it, whatever it looks like.
+    bool after_unquoted_secret = false;
     for (;;) {
         skip_spaces();
         if (i == s.size()) break;
@@ -105,7 +109,7 @@ ParamList parse_key_values(std::string_view s)
         while (i < s.size() && !is_space(s[i]) && s[i] != '=') ++i;
         std::string key(s.substr(key_at, i - key_at));
         skip_spaces();
-        // The word is not echoed: after a mis-quoted password it is part of the password.
+        // The word is never echoed: after a mis-quoted password it is part of the password.
         if (i == s.size() || s[i] != '=')
             config_error("connection string: expected \"=\" after the word at offset " +
                          std::to_string(key_at) + " (values with spaces need single quotes)");
@@ -136,7 +140,13 @@ ParamList parse_key_values(std::string_view s)
             config_error("connection string: unterminated quoted value starting at offset " +
                          std::to_string(value_at) +
                          (is_keyword(key) ? " (option \"" + key + "\")" : std::string()));
-        check_key(key, "in the connection string at offset " + std::to_string(key_at));
+        if (after_unquoted_secret && !is_keyword(key))
+            config_error("connection string: unknown connection option at offset " +
+                         std::to_string(key_at) +
+                         " (not shown: it follows an unquoted password, so it may be part of it; "
+                         "values with spaces need single quotes)");
+        check_key(key, "in the connection string at offset " + std::to_string(key_at), "conninfo");
+        after_unquoted_secret = !quoted && is_secret_key(key);
         set_param(params, key, std::move(value));
     }
     return params;
@@ -146,8 +156,13 @@ ParamList parse_key_values(std::string_view s)
 ParamList parse_uri(std::string_view s, std::size_t i)
 {
     ParamList params;
-    std::size_t end = s.find_first_of("@/?", i);
-    if (end != std::string_view::npos && s[end] == '@') {
+    // The user info ends at the LAST '@' before the query: a host name never
+    // contains '@', so an unencoded '@' or '/' belongs to the password (libpq
+    // would split the password there and put its tail into the host or the
+    // database name, and from there into every log line).
+    std::size_t query = s.find('?', i);
+    std::size_t end = s.rfind('@', query == std::string_view::npos ? std::string_view::npos : query);
+    if (end != std::string_view::npos && end >= i) {
         std::string_view userinfo = s.substr(i, end - i);
         std::size_t colon = userinfo.find(':');
         std::string user = percent_decode(userinfo.substr(0, colon), "user name", i);
@@ -191,7 +206,8 @@ ParamList parse_uri(std::string_view s, std::size_t i)
     if (std::any_of(ports.begin(), ports.end(), [](auto& p) { return !p.empty(); }))
         set_param(params, "port", join_list(ports));
     if (i < s.size() && s[i] != '/' && s[i] != '?')
-        config_error("URI: unexpected character at offset " + std::to_string(i));
+        config_error("URI: unexpected character at offset " + std::to_string(i) +
+                     " after the host list (not shown)");
     if (i < s.size() && s[i] == '/') {
         std::size_t stop = std::min(s.find('?', i + 1), s.size());
         std::string db = percent_decode(s.substr(i + 1, stop - i - 1), "database name", i + 1);
@@ -214,7 +230,7 @@ ParamList parse_uri(std::string_view s, std::size_t i)
                 key = "sslmode";
                 value = "require";
             }
-            check_key(key, "in the URI's query at offset " + std::to_string(i));
+            check_key(key, "in the URI's query at offset " + std::to_string(i), "conninfo");
             set_param(params, key, std::move(value));
             i = stop + 1;
         }
@@ -232,7 +248,7 @@ ParamList parse_conninfo(std::string_view text)
     return parse_key_values(text);
 }
 
-void check_key(const std::string& key, const std::string& where)
+void check_key(const std::string& key, const std::string& where, const char* field)
 {
     if (is_keyword(key)) return;
     // Show the word only when it is clearly a misspelt option: an arbitrary
@@ -248,10 +264,12 @@ void check_key(const std::string& key, const std::string& where)
     }
     if (best && key.size() >= 4)
         config_error("unknown connection option \"" + key + "\" " + where + " (did you mean \"" +
-                     best->name + "\"?)");
+                         best->name + "\"?)",
+                     field);
     config_error("unknown connection option " + where +
-                 " (name not shown in case it is part of a password; see the libpq documentation "
-                 "for the known options)");
+                     " (name not shown in case it is part of a password; see the libpq documentation "
+                     "for the known options)",
+                 field);
 }
 
 bool is_secret_key(std::string_view key)
@@ -308,7 +326,9 @@ std::string describe_params(const ParamList& params)
             out += "***";
             continue;
         }
-        bool plain = !v.empty() && v.find_first_of(" \t\n'\\") == std::string::npos;
+        // Every character libpq's parser treats as a separator (isspace: space,
+        // \t \n \v \f \r) or as quoting forces quotes, so the output parses back.
+        bool plain = !v.empty() && v.find_first_of(" \t\n\v\f\r'\\") == std::string::npos;
         if (plain) {
             out += v;
             continue;
@@ -323,13 +343,41 @@ std::string describe_params(const ParamList& params)
     return out;
 }
 
+namespace {
+
+// Length of the longest piece of `text` at `at` that is the beginning of
+// `secret`, or else its end; 0 when shorter than `min`.
+std::size_t piece_at(std::string_view text, std::size_t at, std::string_view secret, std::size_t min)
+{
+    std::size_t most = std::min(secret.size(), text.size() - at);
+    std::size_t prefix = 0;
+    while (prefix < most && text[at + prefix] == secret[prefix]) ++prefix;
+    if (prefix >= min) return prefix;
+    for (std::size_t n = most; n >= min; --n)
+        if (text[at] == secret[secret.size() - n] && text.substr(at, n) == secret.substr(secret.size() - n))
+            return n;
+    return 0;
+}
+
+} // namespace
+
 std::string redact(std::string text, const std::vector<std::string>& secrets)
 {
     for (const auto& secret : secrets) {
-        if (secret.size() < 4) continue;
+        if (secret.size() < min_secret_length) continue;
         for (std::size_t at = text.find(secret); at != std::string::npos;
              at = text.find(secret, at + 3))
             text.replace(at, secret.size(), "***");
+        // The server shortens a long statement in its messages ("LINE 1:
+        // ...ORD 'Long-Secret-" or "...cret-4711' ..."): a piece at either end of
+        // the password counts once it is long enough to be worth hiding.
+        if (secret.size() <= min_piece_length) continue;
+        for (std::size_t at = 0; at < text.size(); ++at) {
+            std::size_t n = piece_at(text, at, secret, min_piece_length);
+            if (n == 0) continue;
+            text.replace(at, n, "***");
+            at += 2;
+        }
     }
     return text;
 }

@@ -19,12 +19,12 @@ namespace respool::pg::detail {
 using ParamList = std::vector<std::pair<std::string, std::string>>;
 
 /// Parses a conninfo string or URI into keyword/value pairs, keys checked.
-/// Throws pg::Error (kind config).
+/// Throws respool::InvalidOptions (field "conninfo").
 ParamList parse_conninfo(std::string_view text);
 
-/// Throws pg::Error (kind config) unless `key` is a libpq connection keyword.
-/// `where` says where it came from in the message ("in the URI at offset 20").
-void check_key(const std::string& key, const std::string& where);
+/// Throws respool::InvalidOptions (`field`) unless `key` is a libpq connection
+/// keyword. `where` says where it came from in the message ("in the URI at offset 20").
+void check_key(const std::string& key, const std::string& where, const char* field);
 
 /// True for keywords whose value is secret (libpq marks them, e.g. password).
 bool is_secret_key(std::string_view key);
@@ -42,8 +42,14 @@ std::string join_list(const std::vector<std::string>& items);
 /// "key=value ..." with secret values shown as ***; values quoted when needed.
 std::string describe_params(const ParamList& params);
 
-/// `text` with every occurrence of each secret (4 characters or longer)
-/// replaced by "***"; shorter ones cannot be told from ordinary text.
+/// Secrets shorter than this cannot be told from ordinary text and are not scrubbed.
+inline constexpr std::size_t min_secret_length = 4;
+/// A piece of a longer secret at its start or end is scrubbed from this length on.
+inline constexpr std::size_t min_piece_length = 6;
+
+/// `text` with every occurrence of each secret (`min_secret_length` or
+/// longer) replaced by "***", and every piece of one of `min_piece_length`
+/// characters or more that is its beginning or its end.
 std::string redact(std::string text, const std::vector<std::string>& secrets);
 
 } // namespace respool::pg::detail

@@ -28,6 +28,12 @@ Error::Error(ErrorKind kind, const std::string& what, std::string sqlstate, std:
 {
 }
 
+Error::Error(const Error& other, std::string operation, std::string endpoint) : Error(other)
+{
+    operation_ = std::move(operation);
+    endpoint_ = std::move(endpoint);
+}
+
 bool Error::connection_error() const noexcept
 {
     return kind_ == ErrorKind::connection_lost || kind_ == ErrorKind::timeout ||

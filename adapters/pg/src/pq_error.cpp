@@ -1,6 +1,8 @@
 #include "pq_error.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <vector>
 
 namespace respool::pg::detail {
 
@@ -30,16 +32,41 @@ std::string with_sqlstate(std::string what, const std::string& sqlstate)
 
 } // namespace
 
+std::string sanitize(std::string_view text)
+{
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u != 0x7f) {
+            out += c;
+        } else if (c == '\t') {
+            out += ' ';
+        } else {
+            out += "\\x";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+    }
+    return out;
+}
+
 std::string flatten(std::string_view message)
 {
     std::string out;
+    std::vector<std::string> seen;
     std::size_t start = 0;
     while (start < message.size()) {
         std::size_t end = message.find('\n', start);
         if (end == std::string_view::npos) end = message.size();
-        std::string line = trim(message.substr(start, end - start));
+        std::string line = sanitize(trim(message.substr(start, end - start)));
         start = end + 1;
         if (line.empty() || line == "^" || line.rfind("LOCATION:", 0) == 0) continue;
+        // libpq repeats a failed attempt's words when it tries again
+        // (sslmode=prefer: with TLS, then without): say them once.
+        if (std::find(seen.begin(), seen.end(), line) != seen.end()) continue;
+        seen.push_back(line);
         if (!out.empty()) out += "; ";
         out += line;
     }
@@ -50,7 +77,7 @@ Error error_from_result(ConnState& state, const PGresult* result)
 {
     auto field = [&](int code) {
         const char* v = PQresultErrorField(result, code);
-        return v ? state.settings->scrub(v) : std::string();
+        return v ? state.settings->scrub(sanitize(v)) : std::string();
     };
     std::string sqlstate = field(PG_DIAG_SQLSTATE);
     bool lost = PQstatus(state.conn) == CONNECTION_BAD;
@@ -96,7 +123,8 @@ Error connect_error(const Settings& settings, PGconn* conn)
     }
     std::string server;
     if (server_at != std::string::npos)
-        server = trim(std::string_view(message).substr(server_at, message.find('\n', server_at) - server_at));
+        server = sanitize(
+            trim(std::string_view(message).substr(server_at, message.find('\n', server_at) - server_at)));
     std::string what = "respool::pg: cannot connect to " + settings.target + ": " + flatten(message);
     return Error(ErrorKind::connect, settings.scrub(with_sqlstate(what, sqlstate)), sqlstate,
                  settings.scrub(server));

@@ -15,8 +15,13 @@
 
 namespace respool::pg::detail {
 
+/// `text` safe for a log line: control characters (ESC sequences, CR, NUL,
+/// DEL, newlines) shown as \xNN, a tab as a space.
+std::string sanitize(std::string_view text);
+
 /// libpq's multi-line message on one line: lines joined by "; ", LOCATION
-/// lines and the caret under a syntax error dropped, whitespace trimmed.
+/// lines and the caret under a syntax error dropped, whitespace trimmed,
+/// repeated lines said once, control characters as in `sanitize`.
 std::string flatten(std::string_view message);
 
 /// The error of a failed statement; marks `state` broken when the session is gone.

@@ -3,49 +3,69 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <functional>
 
+#include <respool/error.hpp>
 #include <respool/pg/error.hpp>
 
 namespace respool::pg::detail {
 
 namespace {
 
-[[noreturn]] void config_error(const std::string& message)
+[[noreturn]] void config_error(const std::string& field, const std::string& message)
 {
-    throw Error(ErrorKind::config, "respool::pg: " + message);
+    throw InvalidOptions("respool::pg: Options::" + field + ": " + message, field);
+}
+
+bool all_digits(std::string_view s)
+{
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // Values libpq would only reject at the first connect are rejected here, at
-// construction, where a configuration mistake belongs.
-void check_values(const ParamList& params)
+// construction, where a configuration mistake belongs. `origin` says which
+// Options field a keyword's value came from.
+void check_values(const ParamList& params, const std::function<std::string(std::string_view)>& origin)
 {
     if (const std::string* ports = find_param(params, "port")) {
-        for (const auto& port : split_list(*ports)) {
+        auto list = split_list(*ports);
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            const std::string& port = list[i];
             int n = 0;
             auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-            if (!port.empty() && (ec != std::errc{} || end != port.data() + port.size() || n < 1 ||
-                                  n > 65535))
-                config_error("port \"" + port + "\" is not a number from 1 to 65535");
+            if (port.empty() || (ec == std::errc{} && end == port.data() + port.size() && n >= 1 && n <= 65535))
+                continue;
+            // A port that is not digits is shown by position only: an unencoded
+            // character in a URI's password can push part of it into the port.
+            std::string which = list.size() > 1 ? "port " + std::to_string(i + 1) + " of " +
+                                                      std::to_string(list.size())
+                                                : std::string("port");
+            config_error(origin("port"), all_digits(port) ? which + " \"" + port + "\" is not from 1 to 65535"
+                                                          : which + " is not a number (value not shown)");
         }
     }
     if (const std::string* mode = find_param(params, "sslmode")) {
         static const char* const modes[] = {"disable", "allow",     "prefer",
                                             "require", "verify-ca", "verify-full"};
         if (std::none_of(std::begin(modes), std::end(modes), [&](const char* m) { return *mode == m; }))
-            config_error("sslmode \"" + *mode +
-                         "\" is not one of disable, allow, prefer, require, verify-ca, verify-full");
+            config_error(origin("sslmode"),
+                         "sslmode is not one of disable, allow, prefer, require, verify-ca, verify-full");
     }
     if (const std::string* host = find_param(params, "host"); host && host->empty())
-        config_error("host is empty (leave it out to use the default unix socket)");
+        config_error(origin("host"), "host is empty (leave it out to use the default unix socket)");
 }
 
 void add_network_defaults(ParamList& params, const NetworkDefaults& n)
 {
-    if (n.keepalives_idle.count() < 1 || n.keepalives_interval.count() < 1 || n.keepalives_count < 1)
-        config_error("network.keepalives_idle, keepalives_interval and keepalives_count must be at "
-                     "least 1");
+    if (n.keepalives_idle.count() < 1) config_error("network.keepalives_idle", "must be at least 1 s");
+    if (n.keepalives_idle.count() > 2'147'483'647)
+        config_error("network.keepalives_idle", "must be at most 2147483647 s");
+    if (n.keepalives_interval.count() < 1) config_error("network.keepalives_interval", "must be at least 1 s");
+    if (n.keepalives_interval.count() > 2'147'483'647)
+        config_error("network.keepalives_interval", "must be at most 2147483647 s");
+    if (n.keepalives_count < 1) config_error("network.keepalives_count", "must be at least 1");
     if (n.tcp_user_timeout.count() < 0 || n.tcp_user_timeout.count() > 2'147'483'647)
-        config_error("network.tcp_user_timeout must be from 0 to 2147483647 ms");
+        config_error("network.tcp_user_timeout", "must be from 0 to 2147483647 ms");
     auto set_default = [&](const char* key, std::string value) {
         if (!find_param(params, key)) set_param(params, key, std::move(value));
     };
@@ -76,18 +96,38 @@ std::shared_ptr<const Settings> make_settings(Options options)
 {
     auto s = std::make_shared<Settings>();
     s->params = parse_conninfo(options.conninfo);
-    for (auto& [key, value] : options.params) {
-        check_key(key, "in Options::params");
+    std::vector<std::string> from_params;
+    for (std::size_t i = 0; i < options.params.size(); ++i) {
+        auto& [key, value] = options.params[i];
+        check_key(key, "(entry " + std::to_string(i + 1) + ")", "params");
+        from_params.push_back(key);
         set_param(s->params, key, std::move(value));
     }
-    check_values(s->params);
+    check_values(s->params, [&](std::string_view key) {
+        return std::find(from_params.begin(), from_params.end(), key) != from_params.end() ? "params"
+                                                                                           : "conninfo";
+    });
     add_network_defaults(s->params, options.network);
     for (const auto& [key, value] : s->params)
         if (is_secret_key(key) && !value.empty()) s->secrets.push_back(value);
     s->target = make_target(s->params);
 
-    if (options.reset_timeout.count() <= 0) config_error("reset_timeout must be positive");
-    if (options.query_timeout.count() < 0) config_error("query_timeout must not be negative");
+    if (options.reset_timeout.count() <= 0) config_error("reset_timeout", "must be positive");
+    if (options.query_timeout.count() < 0)
+        config_error("query_timeout", "must not be negative (0 means no timeout)");
+    if (options.transaction_pooling) {
+        // Session state would configure whichever server connection ran it.
+        if (!options.setup.empty())
+            config_error("setup", "must be empty with transaction_pooling (a pooler in transaction mode "
+                                  "runs each transaction on any server connection; use SET LOCAL inside "
+                                  "transactions)");
+        if (!options.reset_statement.empty())
+            config_error("reset_statement", "must be empty with transaction_pooling (the pooler "
+                                            "resets server connections itself)");
+    }
+    for (std::size_t i = 0; i < options.setup.size(); ++i)
+        if (options.setup[i].empty()) config_error("setup", "statement " + std::to_string(i + 1) + " is empty");
+    s->transaction_pooling = options.transaction_pooling;
     s->setup = std::move(options.setup);
     s->reset_statement = std::move(options.reset_statement);
     s->reset_timeout = options.reset_timeout;

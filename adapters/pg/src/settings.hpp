@@ -25,6 +25,7 @@ struct Settings {
     std::chrono::milliseconds reset_timeout{};
     std::string validation_query;
     std::chrono::milliseconds query_timeout{};
+    bool transaction_pooling = false;
     NoticeHandler notice_handler;
     Resolver resolver;
 
@@ -32,7 +33,7 @@ struct Settings {
     std::string scrub(std::string text) const { return redact(std::move(text), secrets); }
 };
 
-/// Parses and checks `options`; throws pg::Error (kind config) naming the problem.
+/// Parses and checks `options`; throws respool::InvalidOptions naming the field.
 std::shared_ptr<const Settings> make_settings(Options options);
 
 } // namespace respool::pg::detail

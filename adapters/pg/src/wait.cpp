@@ -28,6 +28,14 @@ short wait_socket(int fd, short events, Deadline deadline) noexcept
     }
 }
 
+Deadline deadline_in(std::chrono::milliseconds timeout, Deadline now) noexcept
+{
+    if (timeout <= std::chrono::milliseconds::zero()) return now;
+    // Compared in milliseconds, where neither side can overflow.
+    if (timeout >= std::chrono::floor<std::chrono::milliseconds>(Deadline::max() - now)) return Deadline::max();
+    return now + timeout;
+}
+
 long long elapsed_ms(Deadline start) noexcept
 {
     return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start).count();

@@ -12,6 +12,12 @@ namespace respool::pg::detail {
 /// the deadline passed first. Deadline::max() waits without limit.
 short wait_socket(int fd, short events, Deadline deadline) noexcept;
 
+/// `now + timeout` for the adapter's millisecond options, saturating:
+/// milliseconds::max() (or anything beyond the clock's range) is
+/// Deadline::max(), "no deadline", instead of an overflow (core's
+/// deadline_after converts to nanoseconds first, which overflows for it).
+Deadline deadline_in(std::chrono::milliseconds timeout, Deadline now = SteadyClock::now()) noexcept;
+
 /// Milliseconds from `start` to now, for messages.
 long long elapsed_ms(Deadline start) noexcept;
 

@@ -5,7 +5,8 @@
 //   poll(), resolving host names on a helper thread, so an unanswered SYN, a
 //   silent server or a hanging DNS ends at the deadline; then runs the setup
 //   statements. Failures throw `pg::Error` (SQLSTATE kept: 28P01 wrong
-//   password, 3D000 unknown database, ...), with no password in the text.
+//   password, 3D000 unknown database, ...; operation() "resolve", "connect"
+//   or "setup"), with no password in the text.
 // - `is_broken` (every borrow and return): no round trip — the broken mark,
 //   PQstatus, the transaction status, and a non-blocking read of anything the
 //   server sent meanwhile (a terminated backend's FATAL and EOF).
@@ -30,6 +31,7 @@
 
 #include <respool/adapter.hpp>
 #include <respool/deadline.hpp>
+#include <respool/error.hpp>
 #include <respool/pg/connection.hpp>
 #include <respool/pg/options.hpp>
 
@@ -44,10 +46,12 @@ class Adapter {
 public:
     using Resource = Connection;
 
-    /// From a conninfo string or URI, with default options. Throws pg::Error
-    /// (kind config) for a malformed string or unknown keyword.
+    /// From a conninfo string or URI, with default options. Throws
+    /// respool::InvalidOptions (field "conninfo") for a malformed string or
+    /// an unknown keyword, saying where and why but never a piece of a password.
     explicit Adapter(std::string conninfo);
-    /// From full options; validated here, not at the first connect.
+    /// From full options; validated here, not at the first connect. Throws
+    /// respool::InvalidOptions whose field() names the Options field.
     explicit Adapter(Options options);
 
     /// Opens a connection by `deadline` and runs the setup statements.

@@ -77,9 +77,11 @@ public:
     {
         return with_params(Protocol::statement, deadline, sql, params...);
     }
-    /// Prepares `sql` as the named statement `name` on this connection.
+    /// Prepares `sql` as the named statement `name` on this connection (with
+    /// Options::transaction_pooling: remembers it here; nothing is sent).
     void prepare(const Sql& name, const Sql& sql);
-    /// Runs the prepared statement `name` with `params`.
+    /// Runs the prepared statement `name` with `params` (transaction_pooling:
+    /// sends its text as an unnamed statement, parsed again each time).
     template <class... Args>
     Result exec_prepared(const Sql& name, const Args&... params)
     {
@@ -99,7 +101,9 @@ public:
 
 private:
     friend class Adapter;
-    enum class Protocol { statement, prepared };
+    // statement: simple protocol without parameters, else unnamed extended;
+    // prepared: a named server-side statement; unnamed: always extended.
+    enum class Protocol { statement, prepared, unnamed };
 
     explicit Connection(std::unique_ptr<detail::ConnState> state) noexcept;
 
@@ -115,6 +119,9 @@ private:
     }
     Result run(Protocol protocol, Deadline deadline, const char* sql, int count,
                const char* const* values);
+    Result run_on_server(Protocol protocol, Deadline deadline, const char* sql, int count,
+                         const char* const* values);
+    void prepare_on_server(const Sql& name, const Sql& sql);
     Deadline default_deadline() const noexcept;
 
     std::unique_ptr<detail::ConnState> state_;

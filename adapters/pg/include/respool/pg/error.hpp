@@ -8,8 +8,18 @@
 // `create` fails, the pool's `CreateFailed` carries this exception as its
 // cause, so `sqlstate()` survives (e.g. 28P01 for a wrong password).
 //
+// Every error also names the `operation()` that failed ("connect", "resolve",
+// "setup", "query", "prepare", "reset", ...) and the `endpoint()` it talked to
+// (the adapter's target, no secrets), the same shape as the TCP and gRPC
+// adapters' errors. Bad options are not a pg::Error: the Adapter constructor
+// throws `respool::InvalidOptions` naming the field.
+//
 // Messages never contain a password: the adapter builds them from parts that
-// hold none, and scrubs the configured password from anything libpq returns.
+// hold none, and scrubs the configured password (and pieces of it of 6
+// characters or more at its start or end, e.g. from a statement the server
+// shortened) from anything libpq or the server returns. Control characters
+// from the server (ESC sequences, newlines) are shown as \xNN, so a message
+// is safe to put into a log line.
 //
 //   try { conn.exec("INSERT INTO t VALUES ($1)", 1); }
 //   catch (const respool::pg::Error& e) {
@@ -25,7 +35,7 @@ namespace respool::pg {
 
 /// What failed, coarsely; `sqlstate()` says precisely when the server answered.
 enum class ErrorKind {
-    config,           ///< a bad connection string, option or parameter value
+    config,           ///< unused since options are checked by the constructor (respool::InvalidOptions); kept for ABI
     connect,          ///< the connection could not be made (refused, auth, unknown database, TLS, DNS)
     timeout,          ///< a deadline passed (connect, resolve, query, validation)
     query,            ///< the server rejected a statement; the connection stays usable
@@ -46,6 +56,8 @@ public:
     /// `what` must already be free of secrets.
     Error(ErrorKind kind, const std::string& what, std::string sqlstate = {},
           std::string server_message = {}, std::string detail = {}, std::string hint = {});
+    /// The same error, said to have happened in `operation` against `endpoint`.
+    Error(const Error& other, std::string operation, std::string endpoint);
 
     ErrorKind kind() const noexcept { return kind_; }
     /// Five-character SQLSTATE, or "" when the server sent none. A connection
@@ -56,6 +68,12 @@ public:
     /// The server's DETAIL and HINT fields, "" when absent.
     const std::string& detail() const noexcept { return detail_; }
     const std::string& hint() const noexcept { return hint_; }
+    /// What the adapter was doing: "connect", "resolve", "setup" (a setup
+    /// statement), "query", "prepare", "reset", or "" when not known.
+    const std::string& operation() const noexcept { return operation_; }
+    /// The server it was talking to, as `Adapter::target()` shows it
+    /// ("host=db port=5432 dbname=app user=app"); "" when none.
+    const std::string& endpoint() const noexcept { return endpoint_; }
     /// True when the connection that raised it (if any) can no longer be used:
     /// connection lost, a connection-class SQLSTATE, or a client-side timeout.
     bool connection_error() const noexcept;
@@ -66,6 +84,8 @@ private:
     std::string server_message_;
     std::string detail_;
     std::string hint_;
+    std::string operation_;
+    std::string endpoint_;
 };
 
 } // namespace respool::pg

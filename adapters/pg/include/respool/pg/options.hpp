@@ -4,9 +4,10 @@
 // way — a conninfo string ("host=db port=5432 dbname=app") or a URI
 // ("postgresql://app@db/app?sslmode=verify-full") plus optional key/value
 // `params` that override it — and checked when the adapter is constructed:
-// unknown keys, unterminated quotes, bad percent-escapes and out-of-range
-// ports throw `respool::pg::Error` (kind config) naming the problem, never
-// the password.
+// unknown keys, unterminated quotes, bad percent-escapes, out-of-range ports
+// and bad adapter options throw `respool::InvalidOptions` whose `field()`
+// names the Options field ("conninfo", "params", "query_timeout", ...) and
+// whose message says where and why, never a piece of the password.
 //
 //   respool::pg::Options o;
 //   o.conninfo = "postgresql://app@db.internal/orders?sslmode=verify-full";
@@ -62,12 +63,24 @@ struct Options {
     /// a transaction was left open).
     std::string reset_statement;
     /// Bound of the rollback and `reset_statement` when a connection is returned.
+    /// Must be positive; milliseconds::max() means no bound.
     std::chrono::milliseconds reset_timeout{5'000};
     /// Sent by `validate`; the empty query is the cheapest real round trip.
     std::string validation_query;
     /// Client-side bound of `Connection::exec` without an explicit deadline;
-    /// 0 = none (then a dead peer is found by keepalives / tcp_user_timeout).
+    /// 0 (or milliseconds::max()) = none (then a dead peer is found by
+    /// keepalives / tcp_user_timeout).
     std::chrono::milliseconds query_timeout{0};
+
+    /// Set when a pooler in transaction mode (PgBouncer `pool_mode =
+    /// transaction`) sits between the pool and the server: consecutive
+    /// transactions may then run on different server connections. The
+    /// adapter keeps no session state: `setup` and `reset_statement` must be
+    /// empty (checked at construction), and `Connection::prepare` only
+    /// remembers the statement on the client, `exec_prepared` sending it as
+    /// an unnamed statement with each call, so no named prepared statement
+    /// can vanish. See docs/adapters/postgresql.md, "Behind PgBouncer".
+    bool transaction_pooling = false;
 
     NetworkDefaults network;
     /// Receives server notices; by default they are dropped (libpq would print them to stderr).
