@@ -27,6 +27,7 @@ void FaultScript::hang_validations(bool on) { std::lock_guard lk(mu_); hang_vali
 void FaultScript::break_next_checks(int n) { std::lock_guard lk(mu_); break_checks_ = n; }
 void FaultScript::fail_next_resets(int n) { std::lock_guard lk(mu_); fail_resets_ = n; }
 void FaultScript::hang_resets(bool on) { std::lock_guard lk(mu_); hang_resets_ = on; }
+void FaultScript::delay_resets(std::chrono::milliseconds d) { std::lock_guard lk(mu_); reset_delay_ = d; }
 
 void FaultScript::release_hangs()
 {
@@ -41,7 +42,7 @@ void FaultScript::clear()
     std::lock_guard lk(mu_);
     fail_numbers_.clear();
     fail_creates_ = fail_validations_ = break_checks_ = fail_resets_ = 0;
-    create_delay_ = validate_delay_ = std::chrono::milliseconds(0);
+    create_delay_ = validate_delay_ = reset_delay_ = std::chrono::milliseconds(0);
     hang_creates_ = hang_validations_ = hang_resets_ = false;
     ++release_generation_;
     cv_.notify_all();
@@ -124,6 +125,10 @@ void FaultScript::before_reset()
         cv_.wait(lk, [&] { return release_generation_ != generation; });
         ++counters_.resets_failed;
         throw InjectedFault("injected: reset hung until released");
+    }
+    if (reset_delay_.count() > 0) {
+        const std::uint64_t generation = release_generation_;
+        cv_.wait_for(lk, reset_delay_, [&] { return release_generation_ != generation; });
     }
     if (fail_resets_ == 0) return;
     --fail_resets_;

@@ -29,6 +29,7 @@ void FakeController::fail_next_validations(int n) { script_->fail_next_validatio
 void FakeController::set_validate_delay(std::chrono::milliseconds d) { script_->delay_validations(d); }
 void FakeController::hang_validations(bool on) { script_->hang_validations(on); }
 void FakeController::hang_resets(bool on) { script_->hang_resets(on); }
+void FakeController::set_reset_delay(std::chrono::milliseconds d) { script_->delay_resets(d); }
 void FakeController::break_next_checks(int n) { script_->break_next_checks(n); }
 void FakeController::fail_next_resets(int n) { script_->fail_next_resets(n); }
 

@@ -128,6 +128,8 @@ public:
     void hang_validations(bool on);
     /// Resets block (they have no deadline) until `release_hangs()`, then throw.
     void hang_resets(bool on);
+    /// Each reset takes this long first (`FaultScript::delay_resets`).
+    void set_reset_delay(std::chrono::milliseconds d);
     /// The resource with this serial reports broken from now on.
     void break_resource(std::uint64_t serial);
     /// The next `n` `is_broken` checks (borrow or return) say yes; that resource stays broken.

@@ -88,6 +88,9 @@ public:
     /// Resets block until `release_hangs()` (a reset has no deadline), then
     /// throw; the thread giving the lease back is the one that waits.
     void hang_resets(bool on);
+    /// Each reset waits `d` first (a slow rollback), then goes on; ended
+    /// early by `release_hangs()`.
+    void delay_resets(std::chrono::milliseconds d);
 
     /// Ends every hang and delay in progress — hung calls fail at once, delayed
     /// ones go on — and stops hanging. (`hang_*(false)` only stops new hangs.)
@@ -118,7 +121,7 @@ private:
     std::map<int, std::string> fail_numbers_;
     int fail_creates_ = 0;
     std::string fail_message_;
-    std::chrono::milliseconds create_delay_{0}, validate_delay_{0};
+    std::chrono::milliseconds create_delay_{0}, validate_delay_{0}, reset_delay_{0};
     bool hang_creates_ = false, hang_validations_ = false, hang_resets_ = false;
     int fail_validations_ = 0, break_checks_ = 0, fail_resets_ = 0;
     std::uint64_t release_generation_ = 0;
