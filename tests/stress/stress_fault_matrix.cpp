@@ -141,7 +141,7 @@ void run_cell(Hook hook, Behaviour b)
 
     stress::OpCounts counts;
     stress::Failures failures;
-    stress::WorkBudget budget(stress::scaled(std::uint64_t{4000}));
+    stress::WorkBudget budget(stress::scaled(std::uint64_t{10'000}));
     {
         stress::InvariantMonitor monitor(*pool, *controller, 1, thread_count, failures);
         std::vector<std::jthread> workers;

@@ -5,9 +5,9 @@
 // lifetime, stats. Gauges are sampled throughout; at the end nothing is
 // leased and the pool's counters equal the fake adapter's and the test's own.
 //
-// A run lasts until the workers have made a minimum number of operations
-// (scaled for sanitizers), not a number of seconds: a busy machine makes it
-// slower, not thinner. The fault paths every run must show are scheduled
+// A run lasts until the workers have obtained a minimum number of leases
+// (scaled for sanitizers), not a number of seconds: a busy or sanitized
+// machine makes it slower, not thinner. The fault paths every run must show are scheduled
 // (the 5th create fails, the 3rd check finds its resource broken, a stop
 // token already fired on 3 % of the operations), the random faults come on
 // top.
@@ -57,7 +57,7 @@ private:
 
 struct Config {
     const char* name;
-    std::uint64_t min_operations;  // before scale()
+    std::uint64_t min_leases;  // leases obtained, before scale()
     respool::LeaseMode mode = respool::LeaseMode::exclusive();
     respool::IdleOrder idle_order = respool::IdleOrder::lifo;
     std::chrono::microseconds fairness_window{1000};
@@ -132,7 +132,6 @@ void worker(std::size_t index, respool::Pool<FakeAdapter>& pool, const FakeContr
     auto timeout = [&] { return std::chrono::milliseconds(rng() % 6); };  // 0..5 ms
     const std::size_t cap = pool.adapter().lease_mode().cap;
     while (!budget.over()) {
-        budget.add();
         const int op = static_cast<int>(rng() % 100);
         std::optional<respool::Lease<FakeAdapter>> lease;
         if (op < 45) {
@@ -182,7 +181,7 @@ void run(const Config& cfg)
     stress::OpCounts counts;
     stress::Failures failures;
     CancelBoard board;
-    stress::WorkBudget budget(stress::scaled(cfg.min_operations));
+    stress::WorkBudget budget(counts.acquired, stress::scaled(cfg.min_leases));
     {
         stress::InvariantMonitor monitor(*pool, *controller, cfg.mode.cap, thread_count, failures);
         std::vector<std::jthread> workers;
@@ -207,10 +206,8 @@ void run(const Config& cfg)
     const auto s = pool->stats();
     MESSAGE(std::string(cfg.name), ": ", budget.describe(), "; ", stress::summary(s, counts));
     // The work was done (not cut short by the time cap), and the mix really
-    // exercised the fault paths. Acquires are about 60 % of the operations;
-    // a quarter is far below anything a correct pool gives.
+    // exercised the fault paths.
     CHECK_MESSAGE(budget.reached(), "time cap hit: ", budget.describe());
-    CHECK(counts.acquired.load() > budget.minimum() / 4);
     CHECK(counts.timeouts.load() > 0);   // 16 threads, 4 resources, 0-5 ms deadlines
     CHECK(counts.cancelled.load() > 0);  // 3 % of operations carry a token already fired
     CHECK(s.create_failures >= 2);       // creates #5 and #6 fail as scheduled
@@ -223,16 +220,16 @@ void run(const Config& cfg)
 
 TEST_CASE("S1 random operations: exclusive, LIFO, default fairness window")
 {
-    run({.name = "s1-lifo", .min_operations = 200'000});
+    run({.name = "s1-lifo", .min_leases = 120'000});
 }
 
 TEST_CASE("S1 random operations: exclusive, FIFO idle order, strict FIFO hand-off")
 {
-    run({.name = "s1-fifo-strict", .min_operations = 100'000, .idle_order = respool::IdleOrder::fifo,
+    run({.name = "s1-fifo-strict", .min_leases = 60'000, .idle_order = respool::IdleOrder::fifo,
          .fairness_window = 0us});
 }
 
 TEST_CASE("S1 random operations: shared mode, 3 leases per resource")
 {
-    run({.name = "s1-shared", .min_operations = 100'000, .mode = respool::LeaseMode::shared(3)});
+    run({.name = "s1-shared", .min_leases = 60'000, .mode = respool::LeaseMode::shared(3)});
 }

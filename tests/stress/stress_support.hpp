@@ -20,9 +20,10 @@
 // Lateness: an acquire may come back after its timeout by the scheduling
 // delay it suffered, measured two ways and added: the thread's own run-queue
 // wait during the acquire (the kernel's schedstat, `OwnDelay`), and the
-// machine's lag meanwhile (`LagMonitor`, a thread that sleeps 1 ms over and
-// over and records how late it woke: it also covers a lock holder that was
-// preempted), plus a fixed allowance (TESTPLAN's 150 ms; more under
+// machine's lag meanwhile (`LagMonitor`: a thread that sleeps 1 ms over and
+// over and records how late it woke, and every 5 ms the longest run-queue
+// wait any thread of the process had — a lock holder that was preempted
+// delays every thread waiting for its lock), plus a fixed allowance (TESTPLAN's 150 ms; more under
 // sanitizers). On a quiet machine both are near zero and the bound is
 // tight; on a busy one it grows exactly as much as the threads were late.
 #pragma once
@@ -33,6 +34,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -41,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -111,14 +114,18 @@ public:
         : minimum_(minimum), start_(std::chrono::steady_clock::now()), cap_(start_ + cap)
     {
     }
+    /// Counts the work in `counter` (e.g. leases obtained) instead of `add()`.
+    WorkBudget(const std::atomic<std::uint64_t>& counter, std::uint64_t minimum,
+               std::chrono::milliseconds cap = time_cap())
+        : WorkBudget(minimum, cap)
+    {
+        counter_ = &counter;
+    }
     void add(std::uint64_t n = 1) { done_.fetch_add(n, std::memory_order_relaxed); }
     /// True once the minimum is reached or the cap has passed.
-    bool over() const
-    {
-        return done_.load(std::memory_order_relaxed) >= minimum_ || std::chrono::steady_clock::now() >= cap_;
-    }
-    bool reached() const { return done_.load() >= minimum_; }
-    std::uint64_t done() const { return done_.load(); }
+    bool over() const { return done() >= minimum_ || std::chrono::steady_clock::now() >= cap_; }
+    bool reached() const { return done() >= minimum_; }
+    std::uint64_t done() const { return (counter_ ? *counter_ : done_).load(std::memory_order_relaxed); }
     std::uint64_t minimum() const { return minimum_; }
     std::chrono::milliseconds elapsed() const
     {
@@ -131,6 +138,7 @@ public:
 
 private:
     std::atomic<std::uint64_t> done_{0};
+    const std::atomic<std::uint64_t>* counter_ = nullptr;
     std::uint64_t minimum_;
     std::chrono::steady_clock::time_point start_, cap_;
 };
@@ -145,17 +153,21 @@ public:
     LagMonitor() : start_(std::chrono::steady_clock::now()), buckets_(bucket_count)
     {
         thread_ = std::jthread([this](std::stop_token stop) {
+            auto scanned_at = std::chrono::steady_clock::now();
+            int round = 0;
             while (!stop.stop_requested()) {
                 const auto t0 = std::chrono::steady_clock::now();
                 std::this_thread::sleep_for(1ms);
                 const auto t1 = std::chrono::steady_clock::now();
-                const auto lag_us =
-                    std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0 - 1ms).count();
-                // The sleep spanned [t0, t1]: every bucket in it saw that lag.
-                for (std::size_t b = bucket(t0); b <= bucket(t1) && b < bucket_count; ++b) {
-                    std::int64_t seen = buckets_[b].load(std::memory_order_relaxed);
-                    while (lag_us > seen && !buckets_[b].compare_exchange_weak(seen, lag_us)) {
-                    }
+                record(t0, t1, std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0 - 1ms).count());
+                // Every 5 ms: the most any thread of this process waited on a
+                // run queue meanwhile. A thread preempted while it holds the
+                // pool's lock delays every thread waiting for that lock, and
+                // this monitor, a sleeper the scheduler favours, would not see
+                // it in its own wake-ups.
+                if (++round % 5 == 0) {
+                    record(scanned_at, t1, worst_runqueue_wait_since_last_scan());
+                    scanned_at = t1;
                 }
             }
         });
@@ -181,6 +193,47 @@ public:
 
 private:
     static constexpr std::size_t bucket_count = 60'000;  // 10 min at 10 ms
+
+    // Every bucket in [t0, t1] saw a lag of `lag_us`.
+    void record(std::chrono::steady_clock::time_point t0, std::chrono::steady_clock::time_point t1, std::int64_t lag_us)
+    {
+        for (std::size_t b = bucket(t0); b <= bucket(t1) && b < bucket_count; ++b) {
+            std::int64_t seen = buckets_[b].load(std::memory_order_relaxed);
+            while (lag_us > seen && !buckets_[b].compare_exchange_weak(seen, lag_us)) {
+            }
+        }
+    }
+
+    // The largest growth of any thread's run-queue wait (schedstat) since the
+    // last call, in microseconds; 0 where the kernel does not say.
+    std::int64_t worst_runqueue_wait_since_last_scan()
+    {
+        std::int64_t worst = 0;
+        DIR* dir = ::opendir("/proc/self/task");
+        if (!dir) return 0;
+        while (const dirent* e = ::readdir(dir)) {
+            if (e->d_name[0] == '.') continue;
+            char path[320];  // "/proc/self/task/" + a d_name of up to 255 bytes + "/schedstat"
+            std::snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
+            const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) continue;
+            char buf[128];
+            const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+            ::close(fd);
+            if (n <= 0) continue;
+            buf[n] = 0;
+            unsigned long long run = 0, wait = 0;
+            if (std::sscanf(buf, "%llu %llu", &run, &wait) != 2) continue;
+            const long tid = std::strtol(e->d_name, nullptr, 10);
+            const auto it = last_wait_.find(tid);
+            if (it != last_wait_.end() && wait > it->second)
+                worst = std::max(worst, static_cast<std::int64_t>((wait - it->second) / 1000));
+            last_wait_[tid] = wait;
+        }
+        ::closedir(dir);
+        return worst;
+    }
+    std::map<long, unsigned long long> last_wait_;  // the monitor thread's own
     std::size_t bucket(std::chrono::steady_clock::time_point t) const
     {
         if (t < start_) return 0;
