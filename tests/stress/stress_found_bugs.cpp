@@ -95,7 +95,7 @@ TEST_CASE("regression: a shared resource taken by a waiter with a stop token can
         std::vector<std::jthread> threads;
         for (int i = 0; i < 3; ++i) threads.emplace_back(run);
     }
-    MESSAGE(budget.describe(), " (leases); most holders of the one resource at once: ", most.load());
+    MESSAGE(budget.describe(), " (here: leases); most holders of the one resource at once: ", most.load());
     CHECK(most.load() <= static_cast<int>(cap));
     if (most.load() <= static_cast<int>(cap)) CHECK_MESSAGE(budget.reached(), "time cap hit: ", budget.describe());
     CHECK(c->violations().empty());

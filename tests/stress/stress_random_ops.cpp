@@ -181,7 +181,7 @@ void run(const Config& cfg)
     stress::OpCounts counts;
     stress::Failures failures;
     CancelBoard board;
-    stress::WorkBudget budget(counts.acquired, stress::scaled(cfg.min_leases));
+    stress::WorkBudget budget(counts.acquired, stress::scaled(cfg.min_leases), "leases");
     {
         stress::InvariantMonitor monitor(*pool, *controller, cfg.mode.cap, thread_count, failures);
         std::vector<std::jthread> workers;

@@ -115,11 +115,12 @@ public:
     {
     }
     /// Counts the work in `counter` (e.g. leases obtained) instead of `add()`.
-    WorkBudget(const std::atomic<std::uint64_t>& counter, std::uint64_t minimum,
+    WorkBudget(const std::atomic<std::uint64_t>& counter, std::uint64_t minimum, const char* unit,
                std::chrono::milliseconds cap = time_cap())
         : WorkBudget(minimum, cap)
     {
         counter_ = &counter;
+        unit_ = unit;
     }
     void add(std::uint64_t n = 1) { done_.fetch_add(n, std::memory_order_relaxed); }
     /// True once the minimum is reached or the cap has passed.
@@ -133,12 +134,13 @@ public:
     }
     std::string describe() const
     {
-        return fmt::format("{} of {} operations in {} ms", done(), minimum_, elapsed().count());
+        return fmt::format("{} of {} {} in {} ms", done(), minimum_, unit_, elapsed().count());
     }
 
 private:
     std::atomic<std::uint64_t> done_{0};
     const std::atomic<std::uint64_t>* counter_ = nullptr;
+    const char* unit_ = "operations";
     std::uint64_t minimum_;
     std::chrono::steady_clock::time_point start_, cap_;
 };
