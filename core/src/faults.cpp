@@ -26,11 +26,13 @@ void FaultScript::delay_validations(std::chrono::milliseconds d) { std::lock_gua
 void FaultScript::hang_validations(bool on) { std::lock_guard lk(mu_); hang_validations_ = on; }
 void FaultScript::break_next_checks(int n) { std::lock_guard lk(mu_); break_checks_ = n; }
 void FaultScript::fail_next_resets(int n) { std::lock_guard lk(mu_); fail_resets_ = n; }
+void FaultScript::hang_resets(bool on) { std::lock_guard lk(mu_); hang_resets_ = on; }
+void FaultScript::delay_resets(std::chrono::milliseconds d) { std::lock_guard lk(mu_); reset_delay_ = d; }
 
 void FaultScript::release_hangs()
 {
     std::lock_guard lk(mu_);
-    hang_creates_ = hang_validations_ = false;
+    hang_creates_ = hang_validations_ = hang_resets_ = false;
     ++release_generation_;
     cv_.notify_all();
 }
@@ -40,8 +42,8 @@ void FaultScript::clear()
     std::lock_guard lk(mu_);
     fail_numbers_.clear();
     fail_creates_ = fail_validations_ = break_checks_ = fail_resets_ = 0;
-    create_delay_ = validate_delay_ = std::chrono::milliseconds(0);
-    hang_creates_ = hang_validations_ = false;
+    create_delay_ = validate_delay_ = reset_delay_ = std::chrono::milliseconds(0);
+    hang_creates_ = hang_validations_ = hang_resets_ = false;
     ++release_generation_;
     cv_.notify_all();
 }
@@ -115,8 +117,19 @@ bool FaultScript::before_is_broken()
 
 void FaultScript::before_reset()
 {
-    std::lock_guard lk(mu_);
+    std::unique_lock lk(mu_);
     ++counters_.reset_calls;
+    if (hang_resets_) {
+        // No deadline to end it: only release_hangs() (or clear()) does.
+        const std::uint64_t generation = release_generation_;
+        cv_.wait(lk, [&] { return release_generation_ != generation; });
+        ++counters_.resets_failed;
+        throw InjectedFault("injected: reset hung until released");
+    }
+    if (reset_delay_.count() > 0) {
+        const std::uint64_t generation = release_generation_;
+        cv_.wait_for(lk, reset_delay_, [&] { return release_generation_ != generation; });
+    }
     if (fail_resets_ == 0) return;
     --fail_resets_;
     ++counters_.resets_failed;

@@ -17,20 +17,21 @@ FakeResource::Use::~Use()
     if (res_) res_->controller->end_use(res_->serial);
 }
 
-void FakeController::fail_next_creates(int n, std::string message)
+// --- scripted faults: the script's, under the fake's names ---
+void FakeController::fail_next_creates(int n, std::string message) { script_->fail_next_creates(n, std::move(message)); }
+void FakeController::fail_create_number(int k)
 {
-    std::lock_guard lk(mu_);
-    fail_creates_ = n;
-    create_message_ = std::move(message);
+    script_->fail_create_number(k, fmt::format("fake: create #{} failed as scripted", k));
 }
-void FakeController::fail_create_number(int k) { std::lock_guard lk(mu_); fail_create_number_ = k; }
-void FakeController::set_create_delay(std::chrono::milliseconds d) { std::lock_guard lk(mu_); create_delay_ = d; }
-void FakeController::hang_creates(bool on) { std::lock_guard lk(mu_); hang_creates_ = on; }
-void FakeController::fail_next_validations(int n) { std::lock_guard lk(mu_); fail_validations_ = n; }
-void FakeController::set_validate_delay(std::chrono::milliseconds d) { std::lock_guard lk(mu_); validate_delay_ = d; }
-void FakeController::hang_validations(bool on) { std::lock_guard lk(mu_); hang_validations_ = on; }
-void FakeController::break_next_checks(int n) { std::lock_guard lk(mu_); break_checks_ = n; }
-void FakeController::fail_next_resets(int n) { std::lock_guard lk(mu_); fail_resets_ = n; }
+void FakeController::set_create_delay(std::chrono::milliseconds d) { script_->delay_creates(d); }
+void FakeController::hang_creates(bool on) { script_->hang_creates(on); }
+void FakeController::fail_next_validations(int n) { script_->fail_next_validations(n); }
+void FakeController::set_validate_delay(std::chrono::milliseconds d) { script_->delay_validations(d); }
+void FakeController::hang_validations(bool on) { script_->hang_validations(on); }
+void FakeController::hang_resets(bool on) { script_->hang_resets(on); }
+void FakeController::set_reset_delay(std::chrono::milliseconds d) { script_->delay_resets(d); }
+void FakeController::break_next_checks(int n) { script_->break_next_checks(n); }
+void FakeController::fail_next_resets(int n) { script_->fail_next_resets(n); }
 
 void FakeController::break_resource(std::uint64_t serial)
 {
@@ -48,8 +49,8 @@ void FakeController::set_random_faults(const FakeRandomFaults& faults)
 
 void FakeController::release_hangs()
 {
+    script_->release_hangs();
     std::lock_guard lk(mu_);
-    hang_creates_ = hang_validations_ = false;
     random_.create_hang = random_.validate_hang = 0;
     ++hang_generation_;
     cv_.notify_all();
@@ -59,11 +60,11 @@ int FakeController::created() const { std::lock_guard lk(mu_); return created_; 
 int FakeController::destroyed() const { std::lock_guard lk(mu_); return destroyed_; }
 int FakeController::live() const { std::lock_guard lk(mu_); return created_ - destroyed_; }
 int FakeController::max_live() const { std::lock_guard lk(mu_); return max_live_; }
-int FakeController::create_calls() const { std::lock_guard lk(mu_); return create_calls_; }
+int FakeController::create_calls() const { return script_->counters().create_calls; }
 int FakeController::creates_in_flight() const { std::lock_guard lk(mu_); return in_flight_; }
 int FakeController::max_creates_in_flight() const { std::lock_guard lk(mu_); return max_in_flight_; }
-int FakeController::validate_calls() const { std::lock_guard lk(mu_); return validate_calls_; }
-int FakeController::reset_calls() const { std::lock_guard lk(mu_); return reset_calls_; }
+int FakeController::validate_calls() const { return script_->counters().validate_calls; }
+int FakeController::reset_calls() const { return script_->counters().reset_calls; }
 std::vector<std::string> FakeController::violations() const { std::lock_guard lk(mu_); return violations_; }
 
 bool FakeController::roll(double p)
@@ -76,10 +77,11 @@ void FakeController::violation(std::string what)
     if (violations_.size() < 100) violations_.push_back(std::move(what));
 }
 
-// Sleeps `delay`, or until the deadline when `hang`; false when the deadline
-// came first. Hangs end early on release_hangs().
-bool FakeController::sleep_or_hang(std::unique_lock<std::mutex>& lk, Deadline d, std::chrono::milliseconds delay,
-                                   bool hang)
+// Random faults only (scripted ones wait in the script): sleeps `delay`, or
+// until the deadline when `hang`; false when the deadline came first. Ends
+// early, successfully, on release_hangs().
+bool FakeController::random_wait(std::unique_lock<std::mutex>& lk, Deadline d, std::chrono::milliseconds delay,
+                                 bool hang)
 {
     const std::uint64_t generation = hang_generation_;
     const Deadline until = hang ? d : std::min(d, deadline_after(delay));
@@ -91,23 +93,25 @@ bool FakeController::sleep_or_hang(std::unique_lock<std::mutex>& lk, Deadline d,
 FakeResource FakeController::create(std::shared_ptr<FakeController> self, Deadline d)
 {
     std::unique_lock lk(mu_);
-    const int number = ++create_calls_;
     max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
     struct InFlight {
         int& n;
-        ~InFlight() { --n; }
+        ~InFlight() { --n; }  // runs with mu_ held: every exit below holds it
     } in_flight{in_flight_};
 
-    const bool hang = hang_creates_ || roll(random_.create_hang);
-    const auto delay = roll(random_.create_delay) ? random_.delay : create_delay_;
-    if (hang || delay.count() > 0) {
-        if (!sleep_or_hang(lk, d, delay, hang)) throw FakeError("fake: create ran out of time at its deadline");
+    // The script may wait (a delay, a hang): not under the fake's lock.
+    lk.unlock();
+    try {
+        script_->before_create(d);
+    } catch (...) {
+        lk.lock();
+        throw;
     }
-    if (fail_creates_ > 0) {
-        --fail_creates_;
-        throw FakeError(create_message_);
+    lk.lock();
+    const bool hang = roll(random_.create_hang);
+    if (hang || roll(random_.create_delay)) {
+        if (!random_wait(lk, d, random_.delay, hang)) throw FakeError("fake: create ran out of time at its deadline");
     }
-    if (number == fail_create_number_) throw FakeError(fmt::format("fake: create #{} failed as scripted", number));
     if (roll(random_.create_failure)) throw FakeError("fake: random create failure");
     const std::uint64_t serial = next_serial_++;
     resources_[serial] = Entry{};
@@ -118,55 +122,50 @@ FakeResource FakeController::create(std::shared_ptr<FakeController> self, Deadli
 
 bool FakeController::is_broken(const FakeResource& r)
 {
+    const bool scripted = script_->before_is_broken();
     std::lock_guard lk(mu_);
     auto it = resources_.find(r.serial);
     if (it == resources_.end() || !it->second.alive) {
         violation(fmt::format("is_broken on destroyed resource #{}", r.serial));
         return true;
     }
-    if (break_checks_ > 0) {
-        --break_checks_;
-        it->second.broken = true;
-    }
+    if (scripted) it->second.broken = true;
     if (roll(random_.broken_on_check)) it->second.broken = true;
     return it->second.broken;
 }
 
 bool FakeController::validate(FakeResource& r, Deadline d)
 {
+    {
+        std::lock_guard lk(mu_);
+        auto it = resources_.find(r.serial);
+        if (it == resources_.end() || !it->second.alive) {
+            violation(fmt::format("validate on destroyed resource #{}", r.serial));
+            return false;
+        }
+    }
+    if (!script_->before_validate(d)) return false;
     std::unique_lock lk(mu_);
-    ++validate_calls_;
-    auto it = resources_.find(r.serial);
-    if (it == resources_.end() || !it->second.alive) {
-        violation(fmt::format("validate on destroyed resource #{}", r.serial));
-        return false;
-    }
-    const bool hang = hang_validations_ || roll(random_.validate_hang);
-    if (hang || validate_delay_.count() > 0) {
-        if (!sleep_or_hang(lk, d, validate_delay_, hang)) return false;
-    }
-    if (fail_validations_ > 0) {
-        --fail_validations_;
-        return false;
-    }
+    if (roll(random_.validate_hang) && !random_wait(lk, d, std::chrono::milliseconds(0), true)) return false;
     return !roll(random_.validate_failure);
 }
 
 void FakeController::reset(FakeResource& r)
 {
-    std::lock_guard lk(mu_);
-    ++reset_calls_;
-    auto it = resources_.find(r.serial);
-    if (it == resources_.end() || !it->second.alive) violation(fmt::format("reset on destroyed resource #{}", r.serial));
-    if (fail_resets_ > 0) {
-        --fail_resets_;
-        throw FakeError("fake: reset failed as scripted");
+    {
+        std::lock_guard lk(mu_);
+        auto it = resources_.find(r.serial);
+        if (it == resources_.end() || !it->second.alive)
+            violation(fmt::format("reset on destroyed resource #{}", r.serial));
     }
+    script_->before_reset();
+    std::lock_guard lk(mu_);
     if (roll(random_.reset_failure)) throw FakeError("fake: random reset failure");
 }
 
 void FakeController::destroy(FakeResource& r) noexcept
 {
+    script_->on_destroy();
     std::lock_guard lk(mu_);
     auto it = resources_.find(r.serial);
     if (it == resources_.end() || !it->second.alive) {

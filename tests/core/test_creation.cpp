@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -65,19 +66,30 @@ TEST_CASE("no lost wake-up: the second waiter is served once creation works agai
     f.fake->set_create_delay(30ms);
     f.fake->fail_next_creates(1);
     std::atomic<int> failed{0}, served{0};
+    std::atomic<long long> failed_at{-1}, served_at{-1};
+    const auto start = SteadyClock::now();
     std::vector<std::jthread> threads;
     for (int i = 0; i < 2; ++i)
         threads.emplace_back([&] {
             try {
                 auto lease = pool.acquire({.timeout = 5s});
+                served_at = ms_since(start);
                 ++served;
             } catch (const CreateFailed&) {
+                failed_at = ms_since(start);
                 ++failed;
             }
         });
     threads.clear();
     CHECK(failed.load() == 1);
     CHECK(served.load() == 1);
+    // Promptly: one 30 ms creation after the failure, not a timeout later
+    // (the waiter's 5 s); 20 ms below (the second creation may start a moment
+    // before the failed waiter reads the clock), 400 ms of slack above.
+    const long long gap = served_at.load() - failed_at.load();
+    CHECK(failed_at.load() >= 30);
+    CHECK(gap >= 20);
+    CHECK(gap <= 30 + 400);
 }
 
 TEST_CASE("waiters wake when a holder marks its resource broken, making room for a new one")
@@ -127,6 +139,85 @@ TEST_CASE("creation hanging for seconds: each acquirer fails at its own deadline
     f.fake->release_hangs();
 }
 
+TEST_CASE("validation hanging for seconds: each acquirer fails at its own deadline, naming the phase (S7)")
+{
+    Fixture f;
+    PoolOptions o = f.options(8);
+    o.validate_after_idle = 0ms;  // every borrow of an idle resource validates
+    o.validation_timeout = 5s;
+    FakePool pool{f.adapter(), o};
+    {
+        std::vector<FakeLease> eight;
+        for (int i = 0; i < 8; ++i) eight.push_back(pool.acquire());
+    }
+    REQUIRE(pool.stats().idle == 8);
+    f.fake->hang_validations(true);
+    std::vector<std::jthread> threads;
+    std::atomic<int> ok_windows{0};
+    const auto start = SteadyClock::now();
+    for (int i = 0; i < 8; ++i)
+        threads.emplace_back([&] {
+            const auto mine = SteadyClock::now();
+            try {
+                (void)pool.acquire({.timeout = 500ms});
+            } catch (const AcquireTimeout& e) {
+                const auto took = ms_since(mine);
+                if (took >= 500 && took <= 500 + 400 && e.phase() == AcquirePhase::validating &&
+                    std::string(e.what()).find("validating") != std::string::npos)
+                    ++ok_windows;
+            }
+        });
+    threads.clear();
+    CHECK(ok_windows.load() == 8);
+    CHECK(ms_since(start) < 1500);  // each validated its own resource: not serialised
+    f.fake->release_hangs();
+    CHECK(f.fake->violations().empty());
+}
+
+TEST_CASE("a reset hanging for seconds holds only its own resource: others are served, waiters fail on time (S7)")
+{
+    Fixture f;
+    FakePool pool{f.adapter(), f.options(2)};
+    f.fake->hang_resets(true);
+    // The thread giving the lease back runs the reset and hangs in it.
+    std::jthread returner([&] { pool.acquire().release(); });
+    REQUIRE(testing::eventually([&] { return f.fake->reset_calls() == 1; }));
+
+    // The pool is not blocked: stats answer and the other slot serves.
+    auto start = SteadyClock::now();
+    CHECK(pool.stats().total >= 1);
+    auto other = pool.acquire({.timeout = 2s});
+    CHECK(ms_since(start) <= 300);
+    CHECK(static_cast<bool>(other));
+
+    // Both resources taken (one leased, one stuck in its reset): waiters time
+    // out at their own deadlines, together, not one after another.
+    std::vector<std::jthread> threads;
+    std::atomic<int> ok_windows{0};
+    start = SteadyClock::now();
+    for (int i = 0; i < 8; ++i)
+        threads.emplace_back([&] {
+            const auto mine = SteadyClock::now();
+            try {
+                (void)pool.acquire({.timeout = 500ms});
+            } catch (const AcquireTimeout&) {
+                const auto took = ms_since(mine);
+                if (took >= 500 && took <= 500 + 400) ++ok_windows;
+            }
+        });
+    threads.clear();
+    CHECK(ok_windows.load() == 8);
+    CHECK(ms_since(start) < 1500);
+
+    const auto destroyed_before = pool.stats().destroyed.total();
+    f.fake->release_hangs();  // the reset throws: its resource is destroyed, not recycled
+    returner.join();
+    CHECK(testing::eventually([&] { return pool.stats().destroyed.total() == destroyed_before + 1; }));
+    other.release();
+    CHECK(pool.stats().total == 1);
+    CHECK(f.fake->violations().empty());
+}
+
 TEST_CASE("a creation whose waiter gave up is not wasted: the resource goes idle")
 {
     Fixture f;
@@ -143,12 +234,16 @@ TEST_CASE("max_size counts resources being created")
     Fixture f;
     PoolOptions o = f.options(2);
     o.max_concurrent_creates = 4;
-    o.create_timeout = 300ms;
+    o.create_timeout = 30s;
     FakePool pool{f.adapter(), o};
     f.fake->hang_creates(true);
+    // The waiters stay queued until the test cancels them (no timeout can
+    // end them while the condition below is awaited, however slow the machine).
+    std::stop_source cancel;
     std::vector<std::jthread> threads;
     for (int i = 0; i < 5; ++i)
-        threads.emplace_back([&] { CHECK_THROWS((void)pool.acquire({.timeout = 150ms})); });
+        threads.emplace_back(
+            [&] { CHECK_THROWS_AS((void)pool.acquire({.timeout = 30s, .stop = cancel.get_token()}), Cancelled); });
     // Creator threads count themselves in `creating` once they run, which may
     // be a moment after the waiters have queued.
     REQUIRE(testing::eventually([&] {
@@ -158,6 +253,7 @@ TEST_CASE("max_size counts resources being created")
     CHECK(pool.stats().creating == 2);
     CHECK(pool.stats().total == 2);
     CHECK(f.fake->creates_in_flight() <= 2);
+    cancel.request_stop();
     threads.clear();
     f.fake->release_hangs();
 }

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -18,6 +19,16 @@
 using respool::Deadline;
 using respool::SteadyClock;
 using respool::detail::Parker;
+
+namespace {
+// CPU time used by every thread of this process so far.
+std::chrono::nanoseconds process_cpu_time()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+} // namespace
 using respool::detail::PoolMutex;
 using namespace std::chrono_literals;
 
@@ -56,16 +67,26 @@ TEST_CASE("PoolMutex try_lock fails while held and succeeds once released")
 TEST_CASE("PoolMutex: a holder that sleeps makes the others sleep, and unlock wakes them")
 {
     PoolMutex mu;
-    std::atomic<int> entered{0};
+    std::atomic<int> started{0}, entered{0};
     mu.lock();
     std::vector<std::thread> pool;
     for (int t = 0; t < 4; ++t)
         pool.emplace_back([&] {
+            started.fetch_add(1);
             std::lock_guard lk(mu);
             entered.fetch_add(1);
         });
-    std::this_thread::sleep_for(20ms);  // long past the spin: they are asleep on the futex
+    while (started.load() < 4) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(50ms);  // long past the spin
+    // Asleep on the futex, four blocked threads burn no CPU: over 300 ms the
+    // whole process uses far less than one spinning thread would (300 ms).
+    // A load on the machine can only lower a spinner's share, never raise a
+    // sleeper's, so the bound holds on a busy machine too.
+    const auto cpu_before = process_cpu_time();
+    std::this_thread::sleep_for(300ms);
+    const auto cpu_used = process_cpu_time() - cpu_before;
     CHECK(entered.load() == 0);
+    CHECK(cpu_used < 60ms);
     mu.unlock();
     for (auto& th : pool) th.join();
     CHECK(entered.load() == 4);

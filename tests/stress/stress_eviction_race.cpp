@@ -17,7 +17,7 @@ constexpr std::size_t sweeper_count = 2;
 
 struct Config {
     const char* name;
-    std::chrono::milliseconds duration;
+    std::uint64_t min_borrows;  // before scale()
     respool::LeaseMode mode = respool::LeaseMode::exclusive();
 };
 
@@ -38,13 +38,30 @@ respool::PoolOptions eviction_options(const Config& cfg)
     return o;
 }
 
-void borrower(std::size_t index, respool::Pool<FakeAdapter>& pool, std::chrono::steady_clock::time_point until,
-              stress::OpCounts& counts, stress::Failures& failures)
+// Resources are cheap and never fail here, so a borrow that waits its whole
+// second is a bug — unless the machine itself stalled (the lag monitor saw a
+// wake-up late by half the timeout or more meanwhile): each timeout is a
+// suspect, judged against the measured lag at the end.
+constexpr auto borrow_timeout = 1000ms;
+
+void borrower(std::size_t index, respool::Pool<FakeAdapter>& pool, stress::WorkBudget& budget,
+              stress::OpCounts& counts, stress::Failures& failures, stress::Suspects& timeouts)
 {
     std::mt19937_64 rng(stress::seed() + index);
-    while (std::chrono::steady_clock::now() < until) {
-        auto lease = rng() % 4 == 0 ? stress::counted_try_acquire(pool, counts, failures)
-                                    : stress::timed_acquire(pool, {.timeout = 100ms}, counts, failures);
+    while (!budget.over()) {
+        budget.add();
+        std::optional<respool::Lease<FakeAdapter>> lease;
+        if (rng() % 4 == 0) {
+            lease = stress::counted_try_acquire(pool, counts, failures);
+        } else {
+            const auto timeouts_before = counts.timeouts.load();
+            const stress::OwnDelay own;
+            const auto t0 = std::chrono::steady_clock::now();
+            lease = stress::timed_acquire(pool, {.timeout = borrow_timeout}, counts, failures);
+            if (!lease && counts.timeouts.load() != timeouts_before)
+                timeouts.note(t0, std::chrono::steady_clock::now(), borrow_timeout / 2, "a 1 s borrow timed out",
+                              own.so_far());
+        }
         if (!lease) continue;
         {
             auto in_use = (*lease)->use();
@@ -66,16 +83,17 @@ void run(const Config& cfg)
 
     stress::OpCounts counts;
     stress::Failures failures;
-    const auto until = std::chrono::steady_clock::now() + stress::scaled(cfg.duration);
+    stress::WorkBudget budget(stress::scaled(cfg.min_borrows));
     std::atomic<std::uint64_t> sweeps{0};
+    stress::Suspects timeouts;
     {
         stress::InvariantMonitor monitor(*pool, *controller, cfg.mode.cap, borrower_count, failures);
         std::vector<std::jthread> threads;
         for (std::size_t i = 0; i < borrower_count; ++i)
-            threads.emplace_back([&, i] { borrower(i, *pool, until, counts, failures); });
+            threads.emplace_back([&, i] { borrower(i, *pool, budget, counts, failures, timeouts); });
         for (std::size_t i = 0; i < sweeper_count; ++i)
             threads.emplace_back([&] {
-                while (std::chrono::steady_clock::now() < until) {
+                while (!budget.over()) {
                     pool->run_maintenance();
                     sweeps.fetch_add(1, std::memory_order_relaxed);
                     std::this_thread::sleep_for(200us);  // pacing of the sweeps
@@ -83,12 +101,17 @@ void run(const Config& cfg)
             });
     }
     const auto s = pool->stats();
-    MESSAGE(std::string(cfg.name), ": ", sweeps.load(), " extra sweeps; ", stress::summary(s, counts));
+    MESSAGE(std::string(cfg.name), ": ", budget.describe(), "; ", sweeps.load(), " extra sweeps; ",
+            stress::summary(s, counts));
+    CHECK_MESSAGE(budget.reached(), "time cap hit: ", budget.describe());
     // The race must have happened: resources retired by age and by idleness while others were borrowed.
-    CHECK(s.destroyed[respool::DestroyReason::lifetime] > 10 * stress::scale());
+    CHECK(s.destroyed[respool::DestroyReason::lifetime] > 10);
     CHECK(s.destroyed[respool::DestroyReason::idle] > 0);
-    CHECK(counts.acquired.load() > 1000 * stress::scale());
-    CHECK(counts.timeouts.load() == 0);  // 100 ms is ample: resources are cheap and never fail here
+    CHECK(counts.acquired.load() > budget.minimum() / 2);  // 3/4 of borrows wait a second if need be
+    std::string first;
+    const std::uint64_t unexplained = timeouts.unexplained(&first);
+    CHECK_MESSAGE(unexplained == 0, unexplained, " of ", counts.timeouts.load(),
+                  " one-second timeouts with no machine stall to explain them; first: ", first);
     stress::check_after_close(pool, *controller, counts, failures);
 }
 
@@ -96,10 +119,10 @@ void run(const Config& cfg)
 
 TEST_CASE("S5 eviction and lifetime race borrows: exclusive")
 {
-    run({.name = "s5-exclusive", .duration = 4s});
+    run({.name = "s5-exclusive", .min_borrows = 40'000});
 }
 
 TEST_CASE("S5 eviction and lifetime race borrows: shared, make-before-break")
 {
-    run({.name = "s5-shared", .duration = 4s, .mode = respool::LeaseMode::shared(3)});
+    run({.name = "s5-shared", .min_borrows = 40'000, .mode = respool::LeaseMode::shared(3)});
 }

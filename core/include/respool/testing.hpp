@@ -3,14 +3,17 @@
 // - `ManualClock`: time that moves only when the test says, for eviction,
 //   lifetime and leak-threshold tests without sleeping. Pass it through
 //   `PoolOptions::clock` and drive housekeeping with `Pool::run_maintenance()`.
-// - `FakeAdapter` + `FakeController`: an adapter with scripted faults (fail
-//   the Nth create, hang validate until the deadline, report broken on the
-//   next return, throw from reset, random faults for stress) that counts
-//   everything it does and detects misuse (a destroyed resource used, one
-//   resource held by two exclusive leases).
 // - `FaultInjector<A>` + `FaultScript` (testing/faults.hpp, included here):
-//   the same scripted faults around any adapter, a real one included, to
-//   test your own code against a PostgreSQL, gRPC or TCP pool that misbehaves.
+//   scripted faults (fail the Nth create, hang validate until the deadline,
+//   report broken on the next return, throw from reset) around any adapter,
+//   a real one included, to test your own code against a PostgreSQL, gRPC or
+//   TCP pool that misbehaves.
+// - `FakeAdapter` + `FakeController`: an in-memory adapter whose scripted
+//   faults are a `FaultScript` (the controller's fault calls forward to it;
+//   `controller.script()` gives the script itself), plus random faults for
+//   stress tests. It counts everything it does and detects misuse: a
+//   destroyed resource used, destroyed twice, or one resource held by two
+//   exclusive leases at once.
 // - Leak checks: `leak_report(pool)` lists each outstanding lease's
 //   file:line; `LeakRecorder` collects the leases a strict-mode pool reports
 //   at close; with doctest included first, `RESPOOL_CHECK_NO_LEAKS(pool)`
@@ -40,6 +43,7 @@
 #include <vector>
 
 #include <respool/pool.hpp>
+#include <respool/testing/faults.hpp>
 
 namespace respool::testing {
 
@@ -57,11 +61,9 @@ private:
     std::atomic<std::int64_t> ns_{std::int64_t{1} << 40};
 };
 
-/// The error the fake adapter throws for scripted failures.
-class FakeError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+/// The error the fake adapter throws for scripted and random failures: the
+/// fault injector's, since the fake's scripted faults are a `FaultScript`.
+using FakeError = InjectedFault;
 
 /// Random faults for stress tests; probabilities per call.
 struct FakeRandomFaults {
@@ -99,10 +101,20 @@ struct FakeResource {
     [[nodiscard]] Use use() const;
 };
 
-/// Scripts the fake adapter's behaviour and counts what it did.
+/// Scripts the fake adapter's behaviour and counts what it did. The scripted
+/// faults are those of a `FaultScript` (same meaning, same counts; see
+/// testing/faults.hpp); the controller adds the resources' bookkeeping, the
+/// misuse checker and random faults.
 class FakeController {
 public:
-    // --- scripted faults (each takes effect from the next call on) ---
+    /// Faults come from `script` (a fresh one by default); share it with a
+    /// `FaultInjector` to script both the same way.
+    explicit FakeController(std::shared_ptr<FaultScript> script = std::make_shared<FaultScript>())
+        : script_(std::move(script))
+    {
+    }
+
+    // --- scripted faults (each takes effect from the next call on; forwarded to script()) ---
     /// The next `n` creates throw `FakeError(message)`.
     void fail_next_creates(int n, std::string message = "fake: create failed");
     /// The `k`-th create since the controller was made (1-based) throws.
@@ -114,21 +126,28 @@ public:
     void fail_next_validations(int n);
     void set_validate_delay(std::chrono::milliseconds d);
     void hang_validations(bool on);
+    /// Resets block (they have no deadline) until `release_hangs()`, then throw.
+    void hang_resets(bool on);
+    /// Each reset takes this long first (`FaultScript::delay_resets`).
+    void set_reset_delay(std::chrono::milliseconds d);
     /// The resource with this serial reports broken from now on.
     void break_resource(std::uint64_t serial);
-    /// The next `n` `is_broken` checks (borrow or return) say yes.
+    /// The next `n` `is_broken` checks (borrow or return) say yes; that resource stays broken.
     void break_next_checks(int n);
     void fail_next_resets(int n);
     void set_random_faults(const FakeRandomFaults& faults);
-    /// Wakes every hung create and validate and stops hanging.
+    /// Ends every hang (hung calls fail at once) and every delay in
+    /// progress (delayed calls go on and succeed), and stops hanging.
     void release_hangs();
+    /// The script behind the faults above.
+    const std::shared_ptr<FaultScript>& script() const noexcept { return script_; }
 
     // --- what happened ---
     int created() const;          ///< successful creates
     int destroyed() const;        ///< destroy calls
     int live() const;             ///< created - destroyed
     int max_live() const;         ///< most alive at once
-    int create_calls() const;
+    int create_calls() const;     ///< every create, failed ones included
     int creates_in_flight() const;
     int max_creates_in_flight() const;
     int validate_calls() const;
@@ -147,7 +166,8 @@ public:
 
 private:
     bool roll(double p);  // under mu_
-    bool sleep_or_hang(std::unique_lock<std::mutex>& lk, Deadline d, std::chrono::milliseconds delay, bool hang);
+    // A random delay or hang; false when the deadline came first.
+    bool random_wait(std::unique_lock<std::mutex>& lk, Deadline d, std::chrono::milliseconds delay, bool hang);
     void violation(std::string what);  // under mu_
 
     struct Entry {
@@ -155,17 +175,14 @@ private:
         int users = 0;
         bool broken = false;
     };
+    std::shared_ptr<FaultScript> script_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::map<std::uint64_t, Entry> resources_;
     std::vector<std::string> violations_;
     std::uint64_t next_serial_ = 1;
-    int created_ = 0, destroyed_ = 0, max_live_ = 0, create_calls_ = 0, in_flight_ = 0, max_in_flight_ = 0;
-    int validate_calls_ = 0, reset_calls_ = 0;
-    int fail_creates_ = 0, fail_create_number_ = 0, fail_validations_ = 0, break_checks_ = 0, fail_resets_ = 0;
-    std::string create_message_ = "fake: create failed";
-    std::chrono::milliseconds create_delay_{0}, validate_delay_{0};
-    bool hang_creates_ = false, hang_validations_ = false, exclusive_ = true;
+    int created_ = 0, destroyed_ = 0, max_live_ = 0, in_flight_ = 0, max_in_flight_ = 0;
+    bool exclusive_ = true;
     std::uint64_t hang_generation_ = 0;
     FakeRandomFaults random_{};
     bool random_on_ = false;
@@ -198,6 +215,10 @@ private:
     LeaseMode mode_;
 };
 static_assert(Adapter<FakeAdapter>);
+static_assert(Adapter<FaultInjector<FakeAdapter>>);
+static_assert(detail::HasIsBroken<FaultInjector<FakeAdapter>> && detail::HasValidate<FaultInjector<FakeAdapter>> &&
+              detail::HasReset<FaultInjector<FakeAdapter>> && detail::HasDestroy<FaultInjector<FakeAdapter>> &&
+              detail::HasLeaseMode<FaultInjector<FakeAdapter>>);
 
 /// One line per outstanding lease ("leaked: file.cpp:42 held 1.2 s by thread ..."); empty if none.
 std::string leak_report(const std::vector<LeaseInfo>& leases);
@@ -246,6 +267,3 @@ bool eventually(const std::function<bool()>& done,
         CHECK_MESSAGE(respool_leaks_.empty(), respool_leaks_);                                          \
     } while (0)
 #endif
-
-// Scripted faults around any adapter, real ones included.
-#include <respool/testing/faults.hpp>

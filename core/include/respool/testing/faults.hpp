@@ -36,7 +36,6 @@
 
 #include <respool/adapter.hpp>
 #include <respool/deadline.hpp>
-#include <respool/testing.hpp>
 
 namespace respool::testing {
 
@@ -56,7 +55,7 @@ struct FaultCounters {
     int is_broken_calls = 0;
     int broken_reported = 0;     ///< `is_broken` calls the script answered with true
     int reset_calls = 0;
-    int resets_failed = 0;       ///< resets the script made throw
+    int resets_failed = 0;       ///< resets the script made throw (hung ones included)
     int destroy_calls = 0;       ///< only for adapters with a `destroy` hook
 };
 
@@ -86,6 +85,12 @@ public:
     void break_next_checks(int n);
     /// The next `n` resets throw, so the pool destroys the resource.
     void fail_next_resets(int n);
+    /// Resets block until `release_hangs()` (a reset has no deadline), then
+    /// throw; the thread giving the lease back is the one that waits.
+    void hang_resets(bool on);
+    /// Each reset waits `d` first (a slow rollback), then goes on; ended
+    /// early by `release_hangs()`.
+    void delay_resets(std::chrono::milliseconds d);
 
     /// Ends every hang and delay in progress — hung calls fail at once, delayed
     /// ones go on — and stops hanging. (`hang_*(false)` only stops new hangs.)
@@ -116,8 +121,8 @@ private:
     std::map<int, std::string> fail_numbers_;
     int fail_creates_ = 0;
     std::string fail_message_;
-    std::chrono::milliseconds create_delay_{0}, validate_delay_{0};
-    bool hang_creates_ = false, hang_validations_ = false;
+    std::chrono::milliseconds create_delay_{0}, validate_delay_{0}, reset_delay_{0};
+    bool hang_creates_ = false, hang_validations_ = false, hang_resets_ = false;
     int fail_validations_ = 0, break_checks_ = 0, fail_resets_ = 0;
     std::uint64_t release_generation_ = 0;
 };
@@ -196,10 +201,5 @@ private:
     A inner_;
     std::shared_ptr<FaultScript> script_;
 };
-
-static_assert(Adapter<FaultInjector<FakeAdapter>>);
-static_assert(detail::HasIsBroken<FaultInjector<FakeAdapter>> && detail::HasValidate<FaultInjector<FakeAdapter>> &&
-              detail::HasReset<FaultInjector<FakeAdapter>> && detail::HasDestroy<FaultInjector<FakeAdapter>> &&
-              detail::HasLeaseMode<FaultInjector<FakeAdapter>>);
 
 } // namespace respool::testing
