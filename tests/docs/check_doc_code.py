@@ -22,7 +22,7 @@ above its opening fence:
 
 Parts combine with ';': `<!-- doc-code: declarations; needs(my_adapter) -->`.
 `declarations` and `statements` blocks are compiled after
-tests/docs/prelude.hpp: every public header (core and adapters), doctest and
+tests/docs/prelude.hpp: the core's public headers, doctest and
 `using namespace std::chrono_literals`. The placeholder names the docs use for
 the reader's own code (`MyAdapter`, `KvConnection`, `handle_request`, ...) are
 sections of the prelude that a block asks for with `needs(...)`, so a block

@@ -1,6 +1,7 @@
 // What docs code blocks marked `declarations` or `statements` may assume
-// (tests/docs/check_doc_code.py): every public header, doctest, and — per
-// block, with `needs(...)` — placeholders for the reader's own code. Keep
+// (tests/docs/check_doc_code.py): the core's public headers, doctest, and — per
+// block, with `needs(...)` — placeholders for the reader's own code. An
+// adapter's header comes from the block's own #include (moved above this file). Keep
 // them minimal and obviously fake: a doc block should need a name, not a
 // behaviour. Placeholders are opt-in so a block may define the same name.
 #pragma once
@@ -23,12 +24,9 @@
 #include <doctest/doctest.h>  // first: <respool/testing.hpp> then defines RESPOOL_CHECK_NO_LEAKS
 
 #include <respool/format.hpp>
-#include <respool/grpc.hpp>
 #include <respool/listeners.hpp>
-#include <respool/pg.hpp>
 #include <respool/pool.hpp>
 #include <respool/prometheus.hpp>
-#include <respool/tcp.hpp>
 #include <respool/testing.hpp>
 #include <respool/version.hpp>
 
@@ -86,6 +84,7 @@ inline LogShipper my_log_shipper;
 #endif
 
 #if DOC_NEEDS_GRPC_STUBS
+#include <respool/grpc.hpp>
 // What protoc generates for the services the gRPC examples call.
 namespace orders {
 struct Request {};
