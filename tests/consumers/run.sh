@@ -23,8 +23,9 @@ version=$(meson introspect "$build" --projectinfo | python3 -c 'import json,sys;
 lib=$root$prefix/$libdir
 [[ $libdir = /* ]] && lib=$root$libdir
 export PKG_CONFIG_PATH=$lib/pkgconfig
-# The .pc files name the real prefix; --define-prefix relocates them to the DESTDIR copy.
-pc() { pkg-config --define-prefix "$@"; }
+# The .pc files name the real prefix (/usr/local); the sysroot makes pkg-config
+# (and meson, which runs it) put the DESTDIR copy in front of -I and -L.
+export PKG_CONFIG_SYSROOT_DIR=$root
 
 for kind in "$@"; do
   case $kind in
@@ -42,14 +43,13 @@ for kind in "$@"; do
   pkgconfig)
     # shellcheck disable=SC2046 # the flags are words
     c++ -std=c++20 -DRESPOOL_CONSUMER_PG=1 -DRESPOOL_CONSUMER_TCP=1 -o "$work/pkgconfig-consumer" \
-      "$src/tests/consumers/consumer.cpp" $(pc --cflags --libs respool-testing respool-pg respool-tcp)
+      "$src/tests/consumers/consumer.cpp" $(pkg-config --cflags --libs respool-testing respool-pg respool-tcp)
     LD_LIBRARY_PATH=$lib "$work/pkgconfig-consumer" "$version"
     ;;
   meson)
     rm -rf "$work/meson"
     meson setup "$work/meson" "$src/tests/consumers/meson" --wrap-mode=nofallback \
-      --pkg-config-path "$PKG_CONFIG_PATH" -Dpkg_config_path="$PKG_CONFIG_PATH" >"$work/meson.log"
-    # pkg-config in meson does not relocate: point it at the DESTDIR copy.
+      -Dpkg_config_path="$PKG_CONFIG_PATH" >"$work/meson.log"
     ninja -C "$work/meson" >>"$work/meson.log"
     LD_LIBRARY_PATH=$lib "$work/meson/consumer" "$version"
     ;;
@@ -59,7 +59,7 @@ for kind in "$@"; do
     cp "$src/tests/consumers/consumer.cpp" "$work/"
     cp "$src/tests/consumers/meson/meson.build" "$work/subproject/"
     ln -s "$src" "$work/subproject/subprojects/respool"
-    env -u PKG_CONFIG_PATH meson setup "$work/subproject/build" "$work/subproject" --wrap-mode=forcefallback \
+    env -u PKG_CONFIG_PATH -u PKG_CONFIG_SYSROOT_DIR meson setup "$work/subproject/build" "$work/subproject" --wrap-mode=forcefallback \
       -Dbuildtype=release >"$work/subproject.log"
     ninja -C "$work/subproject/build" >>"$work/subproject.log"
     # The subproject builds the libraries only: no tests of respool's in ours.
