@@ -279,7 +279,8 @@ void check_samples(const Exposition& ex, const Expected& expected)
         if (it != expected.end()) CHECK_MESSAGE(same(it->second, s.value), it->second << " != " << s.value);
         seen.insert(key);
     }
-    for (const auto& [key, value] : expected) CHECK_MESSAGE(seen.count(key), "missing sample " << key);
+    // Not a structured binding: doctest's message lambda captures it, which clang 14 cannot.
+    for (const auto& sample : expected) CHECK_MESSAGE(seen.count(sample.first), "missing sample " << sample.first);
 }
 
 // Distinct acquire sites, one per line.
@@ -371,7 +372,9 @@ TEST_CASE("every sample of a real pool's exposition matches its stats")
     CHECK(ex.types.at("respool_acquire_wait_seconds") == "histogram");
     CHECK(ex.types.at("respool_create_seconds") == "histogram");
     CHECK(ex.types.at("respool_site_hold_seconds") == "summary");
-    for (const auto& [family, type] : ex.types) {
+    for (const auto& entry : ex.types) {
+        const std::string& family = entry.first;  // not a structured binding: CAPTURE's lambda takes it
+        const std::string& type = entry.second;
         CAPTURE(family);
         CHECK(ex.helps.count(family));
         CHECK(family.ends_with("_total") == (type == "counter"));

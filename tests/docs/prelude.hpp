@@ -84,6 +84,7 @@ inline LogShipper my_log_shipper;
 #endif
 
 #if DOC_NEEDS_GRPC_STUBS
+#include <grpcpp/client_context.h>
 #include <respool/grpc.hpp>
 // What protoc generates for the services the gRPC examples call.
 namespace orders {
