@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "pool_core_internal.hpp"
+#include "printable.hpp"
 
 namespace respool {
 
@@ -66,9 +67,8 @@ std::string message_suffix(const Event& e)
     return e.message.empty() ? std::string() : ": " + one_line(e.message);
 }
 
-} // namespace
-
-std::string to_string(const Event& e)
+// The line before output hygiene (see to_string below).
+std::string raw_text(const Event& e)
 {
     using detail::format_duration;
     const std::string head = fmt::format("[{}] ", e.pool);
@@ -111,5 +111,11 @@ std::string to_string(const Event& e)
     // A kind added after this function was written still prints something useful.
     return fmt::format("{}{} resource #{}{}", head, to_string(e.kind), e.resource_id, message_suffix(e));
 }
+
+} // namespace
+
+// One line whatever the pool name or a server's message holds: newlines,
+// ESC sequences and bytes that are not UTF-8 are shown escaped (printable.hpp).
+std::string to_string(const Event& e) { return detail::printable(raw_text(e)); }
 
 } // namespace respool

@@ -36,6 +36,15 @@ Distribution Histogram::summary(double ns_per_unit) const noexcept
     };
     d.p50 = percentile(0.50);
     d.p99 = percentile(0.99);
+    // Buckets ascend, and so do the bounds: one pass fills every cumulative count.
+    std::uint64_t below = 0;
+    int i = 0;
+    for (std::size_t b = 0; b < histogram_bounds.size(); ++b) {
+        const double bound = static_cast<double>(histogram_bounds[b].count());
+        for (; i < bucket_count && static_cast<double>(upper_bound(i)) * ns_per_unit <= bound; ++i)
+            below += counts_[static_cast<std::size_t>(i)];
+        d.buckets[b] = below;
+    }
     return d;
 }
 

@@ -9,27 +9,11 @@
 #include <respool/format.hpp>
 #include <respool/lease_info.hpp>
 
+#include "printable.hpp"
+
 namespace respool {
 
 namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not one
-// (overlong forms, surrogates and code points past U+10FFFF included).
-std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept
-{
-    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-    const unsigned char c = b(0);
-    std::size_t n = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    else if (c >= 0xF0 && c <= 0xF4) n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    else return 0;
-    if (i + n > s.size() || b(1) < lo || b(1) > hi) return 0;
-    for (std::size_t k = 2; k < n; ++k)
-        if (b(k) < 0x80 || b(k) > 0xBF) return 0;
-    return n;
-}
 
 // Appends `s` as a JSON string. Bytes that are not UTF-8 become U+FFFD, so a
 // message in another encoding still yields a line every JSON parser accepts.
@@ -39,7 +23,7 @@ void append_json_string(std::string& out, std::string_view s)
     for (std::size_t i = 0; i < s.size();) {
         const unsigned char c = static_cast<unsigned char>(s[i]);
         if (c >= 0x80) {
-            const std::size_t n = utf8_sequence(s, i);
+            const std::size_t n = detail::utf8_sequence(s, i);
             if (n == 0) {
                 out += "\\ufffd";
                 ++i;

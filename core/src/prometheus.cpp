@@ -13,13 +13,18 @@
 
 #include <fmt/format.h>
 
+#include "printable.hpp"
+
 namespace respool {
 
 std::string prometheus_escape_label(std::string_view value)
 {
+    // Prometheus reads label values as UTF-8 and rejects a whole scrape for
+    // one invalid byte; control characters would reach whoever reads the text.
+    const std::string text = detail::utf8_label_text(value);
     std::string out;
-    out.reserve(value.size());
-    for (char c : value) {
+    out.reserve(text.size());
+    for (char c : text) {
         switch (c) {
         case '\\': out += "\\\\"; break;
         case '"': out += "\\\""; break;
@@ -58,6 +63,18 @@ public:
     }
     void sample(std::uint64_t value, std::string_view extra = {}) { sample("", extra, fmt::format("{}", value)); }
     void gauge(double value, std::string_view extra = {}) { sample("", extra, format_value(value)); }
+
+    /// _bucket{le=...} for each of `histogram_bounds` and +Inf, then _sum and
+    /// _count: cumulative counts that add up across instances.
+    void histogram(const Distribution& d)
+    {
+        for (std::size_t i = 0; i < histogram_bounds.size(); ++i)
+            sample("_bucket", fmt::format(",le=\"{}\"", format_value(seconds(histogram_bounds[i]))),
+                   fmt::format("{}", d.buckets[i]));
+        sample("_bucket", ",le=\"+Inf\"", fmt::format("{}", d.count));
+        sample("_sum", {}, format_value(seconds(d.sum)));
+        sample("_count", {}, fmt::format("{}", d.count));
+    }
 
     /// quantile 0.5 and 0.99 in seconds, then _sum and _count.
     void summary(const Distribution& d, std::string_view extra = {})
@@ -98,6 +115,7 @@ std::vector<SiteStats> unique_sites(const std::vector<SiteStats>& sites)
             into->p50 = std::max(into->p50, from->p50);
             into->p99 = std::max(into->p99, from->p99);
             into->max = std::max(into->max, from->max);
+            for (std::size_t i = 0; i < into->buckets.size(); ++i) into->buckets[i] += from->buckets[i];
         }
     }
     return out;
@@ -115,6 +133,11 @@ void each_site(Writer& w, void (*f)(Writer&, const SiteStats&))
     for (const SiteStats& s : unique_sites(w.stats().sites)) f(w, s);
 }
 
+// Pool-wide durations are histograms, which a fleet dashboard can add up
+// across instances (summaries' quantiles cannot be). Per-site durations stay
+// summaries: a histogram there would multiply the site label's series by 22
+// buckets, and per-site figures answer "which code path holds the pool" on
+// one instance, where quantiles are what a reader wants.
 // clang-format off
 constexpr Family families[] = {
     {"resources", "gauge", "Resources that exist, counting those being created.",
@@ -171,16 +194,16 @@ constexpr Family families[] = {
          for (auto state : {CircuitState::closed, CircuitState::open, CircuitState::half_open})
              w.sample(w.stats().circuit == state ? 1 : 0, fmt::format(",state=\"{}\"", to_string(state)));
      }},
-    {"acquire_wait_seconds", "summary", "Time from acquire to lease.",
-     [](Writer& w) { w.summary(w.stats().acquire_wait); }},
+    {"acquire_wait_seconds", "histogram", "Time from acquire to lease.",
+     [](Writer& w) { w.histogram(w.stats().acquire_wait); }},
     {"acquire_wait_seconds_max", "gauge", "Longest time from acquire to lease.",
      [](Writer& w) { w.gauge(seconds(w.stats().acquire_wait.max)); }},
-    {"hold_seconds", "summary", "Time leases were held.",
-     [](Writer& w) { w.summary(w.stats().hold_time); }},
+    {"hold_seconds", "histogram", "Time leases were held.",
+     [](Writer& w) { w.histogram(w.stats().hold_time); }},
     {"hold_seconds_max", "gauge", "Longest time a lease was held.",
      [](Writer& w) { w.gauge(seconds(w.stats().hold_time.max)); }},
-    {"create_seconds", "summary", "Time successful creations took.",
-     [](Writer& w) { w.summary(w.stats().create_time); }},
+    {"create_seconds", "histogram", "Time successful creations took.",
+     [](Writer& w) { w.histogram(w.stats().create_time); }},
     {"create_seconds_max", "gauge", "Longest time a successful creation took.",
      [](Writer& w) { w.gauge(seconds(w.stats().create_time.max)); }},
     {"site_acquired_total", "counter", "Leases handed out, by acquire site.",

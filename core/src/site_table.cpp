@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <respool/lease_info.hpp>
+
 namespace respool::detail {
 
 SiteTable::SiteTable(std::size_t max_sites)
@@ -26,7 +28,7 @@ Histogram SiteTable::total_hold() const noexcept
     return h;
 }
 
-std::uint32_t SiteTable::lookup(const std::source_location& site) noexcept
+std::uint32_t SiteTable::lookup(const SourceLocation& site) noexcept
 {
     const char* file = site.file_name();
     const std::uint32_t line = site.line();
@@ -57,7 +59,7 @@ std::vector<SiteStats> SiteTable::snapshot(double ns_per_tick) const
     auto add = [&](const Entry& e, bool other) {
         if (e.acquired == 0) return;
         SiteStats s;
-        s.site = other ? "other" : fmt::format("{}:{}", e.file, e.line);
+        s.site = other ? "other" : fmt::format("{}:{}", site_path(e.file), e.line);
         s.function = other || !e.function ? "" : e.function;
         s.acquired = e.acquired;
         s.holding = e.holding;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "pool_core_internal.hpp"
+#include "printable.hpp"
 
 namespace respool {
 
@@ -53,16 +54,16 @@ std::string to_string(const PoolStats& s)
         "  destroyed {} (idle {}, lifetime {}, broken {}, validation {}, closed {}); validations {} ({} failed)\n"
         "  circuit {} (opened {} times, {} fast failures); leases overdue {}; keepalives {} ({} failed)\n"
         "  wait {}\n  hold {}\n  create {}\n",
-        s.name, s.closed ? " (closed)" : "", s.total, s.max_size, s.idle, s.in_use, s.creating, s.leases, s.waiting,
+        detail::printable(s.name), s.closed ? " (closed)" : "", s.total, s.max_size, s.idle, s.in_use, s.creating, s.leases, s.waiting,
         s.acquired, s.created, s.create_failures, s.timeouts, s.cancellations, s.rejections, s.leaks_suspected,
         s.destroyed.total(), s.destroyed[DestroyReason::idle], s.destroyed[DestroyReason::lifetime],
         s.destroyed[DestroyReason::broken], s.destroyed[DestroyReason::validation],
         s.destroyed[DestroyReason::closed], s.validations, s.validation_failures, to_string(s.circuit),
         s.circuit_opened, s.fast_failures, s.leases_overdue, s.keepalives, s.keepalive_failures, dist(s.acquire_wait),
         dist(s.hold_time), dist(s.create_time));
-    if (!s.last_create_error.empty()) out += fmt::format("  last create error: {}\n", s.last_create_error);
+    if (!s.last_create_error.empty()) out += fmt::format("  last create error: {}\n", detail::printable(s.last_create_error));
     for (const SiteStats& site : s.sites)
-        out += fmt::format("  site {}: acquired {}, holding {}, wait {}, hold {}\n", site.site, site.acquired,
+        out += fmt::format("  site {}: acquired {}, holding {}, wait {}, hold {}\n", detail::printable(site.site), site.acquired,
                            site.holding, dist(site.wait), dist(site.hold));
     return out;
 }

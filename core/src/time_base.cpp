@@ -5,7 +5,7 @@ namespace respool::detail {
 namespace {
 double calibrate() noexcept
 {
-#if RESPOOL_HAVE_TSC
+    if constexpr (!have_tsc) return 1.0;
     // Spin ~1 ms against the steady clock; the ratio is good to ~1e-4, ample
     // for durations reported to ±12 % and thresholds of milliseconds or more.
     const auto t0 = SteadyClock::now();
@@ -16,9 +16,6 @@ double calibrate() noexcept
     const double ns = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
     const double ticks = static_cast<double>(c1 - c0);
     return ticks > 0 ? ns / ticks : 1.0;
-#else
-    return 1.0;
-#endif
 }
 } // namespace
 

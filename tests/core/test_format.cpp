@@ -97,7 +97,7 @@ TEST_CASE("a LeaseInfo formats as describe()")
 
 TEST_CASE("every event kind formats to one line naming the pool")
 {
-    const auto here = std::source_location::current();
+    const auto here = respool::SourceLocation::current();
     for (int k = 0; k <= static_cast<int>(EventKind::pool_closed); ++k) {
         const Event e{.kind = static_cast<EventKind>(k), .pool = "orders", .resource_id = 7,
                       .reason = DestroyReason::lifetime, .duration = 2500us, .message = "boom",
@@ -113,7 +113,7 @@ TEST_CASE("every event kind formats to one line naming the pool")
 
 TEST_CASE("event lines carry what each kind is about")
 {
-    const auto here = std::source_location::current();
+    const auto here = respool::SourceLocation::current();
     const std::string site = format_site(here);
     CHECK(fmt::format("{}", Event{.kind = EventKind::destroyed, .pool = "p", .resource_id = 3,
                                   .reason = DestroyReason::broken}) == "[p] resource #3 destroyed (broken)");

@@ -254,7 +254,7 @@ TEST_CASE("to_json: fixed fields, ISO-8601 UTC with milliseconds, only the field
 {
     using namespace std::chrono;
     const auto ts = system_clock::time_point(milliseconds(1714564803127));  // 2024-05-01T12:00:03.127Z
-    const auto here = std::source_location::current();
+    const auto here = respool::SourceLocation::current();
 
     auto destroyed = parse_json(JsonLinesListener::to_json(
         Event{.kind = EventKind::destroyed, .pool = "orders", .resource_id = 3, .reason = DestroyReason::broken}, ts));

@@ -3,6 +3,7 @@
 // PoolStats it came from — no sample missing, none extra, none different.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -101,14 +102,16 @@ bool parse_value(const std::string& text, double& out)
     return !text.empty() && end == text.c_str() + text.size() && text.find_first_of("iInN") == std::string::npos;
 }
 
-// The family a sample belongs to: summaries own <name>_sum and <name>_count.
+// The family a sample belongs to: summaries own <name>_sum and <name>_count,
+// histograms those and <name>_bucket.
 std::string family_of(const std::string& name, const std::map<std::string, std::string>& types)
 {
-    for (std::string_view suffix : {"_sum", "_count"}) {
+    for (std::string_view suffix : {"_sum", "_count", "_bucket"}) {
         if (name.size() > suffix.size() && name.ends_with(suffix)) {
             const std::string base = name.substr(0, name.size() - suffix.size());
             auto t = types.find(base);
-            if (t != types.end() && (t->second == "summary" || t->second == "histogram")) return base;
+            if (t != types.end() && (t->second == "histogram" || (t->second == "summary" && suffix != "_bucket")))
+                return base;
         }
     }
     return name;
@@ -195,6 +198,19 @@ void expect_summary(Expected& e, const std::string& name, Labels labels, const D
     e[series_key(name, labels)] = d.count ? secs(d.p99) : nan;
 }
 
+/// _bucket{le} for each documented bound (seconds, shortest text) and +Inf, _sum, _count.
+void expect_histogram(Expected& e, const std::string& name, Labels labels, const Distribution& d)
+{
+    e[series_key(name + "_sum", labels)] = secs(d.sum);
+    e[series_key(name + "_count", labels)] = static_cast<double>(d.count);
+    for (std::size_t i = 0; i < histogram_bounds.size(); ++i) {
+        labels["le"] = fmt::format("{}", secs(histogram_bounds[i]));
+        e[series_key(name + "_bucket", labels)] = static_cast<double>(d.buckets[i]);
+    }
+    labels["le"] = "+Inf";
+    e[series_key(name + "_bucket", labels)] = static_cast<double>(d.count);
+}
+
 /// Every sample the exposition of `s` must contain, written from the documented
 /// names (prometheus.hpp), not from the implementation's table.
 Expected expected_samples(const PoolStats& s, const std::string& p = "respool")
@@ -233,9 +249,9 @@ Expected expected_samples(const PoolStats& s, const std::string& p = "respool")
     put("acquire_fast_failures_total", s.fast_failures, pool);
     for (auto c : {CircuitState::closed, CircuitState::open, CircuitState::half_open})
         put("circuit_state", s.circuit == c ? 1 : 0, with("state", std::string(to_string(c))));
-    expect_summary(e, p + "_acquire_wait_seconds", pool, s.acquire_wait);
-    expect_summary(e, p + "_hold_seconds", pool, s.hold_time);
-    expect_summary(e, p + "_create_seconds", pool, s.create_time);
+    expect_histogram(e, p + "_acquire_wait_seconds", pool, s.acquire_wait);
+    expect_histogram(e, p + "_hold_seconds", pool, s.hold_time);
+    expect_histogram(e, p + "_create_seconds", pool, s.create_time);
     put("acquire_wait_seconds_max", secs(s.acquire_wait.max), pool);
     put("hold_seconds_max", secs(s.hold_time.max), pool);
     put("create_seconds_max", secs(s.create_time.max), pool);
@@ -263,7 +279,8 @@ void check_samples(const Exposition& ex, const Expected& expected)
         if (it != expected.end()) CHECK_MESSAGE(same(it->second, s.value), it->second << " != " << s.value);
         seen.insert(key);
     }
-    for (const auto& [key, value] : expected) CHECK_MESSAGE(seen.count(key), "missing sample " << key);
+    // Not a structured binding: doctest's message lambda captures it, which clang 14 cannot.
+    for (const auto& sample : expected) CHECK_MESSAGE(seen.count(sample.first), "missing sample " << sample.first);
 }
 
 // Distinct acquire sites, one per line.
@@ -351,9 +368,13 @@ TEST_CASE("every sample of a real pool's exposition matches its stats")
     // Types and help as documented.
     CHECK(ex.types.at("respool_resources") == "gauge");
     CHECK(ex.types.at("respool_destroyed_total") == "counter");
-    CHECK(ex.types.at("respool_hold_seconds") == "summary");
+    CHECK(ex.types.at("respool_hold_seconds") == "histogram");
+    CHECK(ex.types.at("respool_acquire_wait_seconds") == "histogram");
+    CHECK(ex.types.at("respool_create_seconds") == "histogram");
     CHECK(ex.types.at("respool_site_hold_seconds") == "summary");
-    for (const auto& [family, type] : ex.types) {
+    for (const auto& entry : ex.types) {
+        const std::string& family = entry.first;  // not a structured binding: CAPTURE's lambda takes it
+        const std::string& type = entry.second;
         CAPTURE(family);
         CHECK(ex.helps.count(family));
         CHECK(family.ends_with("_total") == (type == "counter"));
@@ -368,13 +389,23 @@ TEST_CASE("exact values: seconds, NaN quantiles of an empty distribution, a cust
     s.total = 5;
     s.acquired = 42;
     s.hold_time = Distribution{.count = 4, .p50 = 1500us, .p99 = 2ms, .max = 3s, .sum = 3004ms};
+    // Three observations of at most 2 ms, one of 3 s.
+    for (std::size_t i = 0; i < histogram_bounds.size(); ++i)
+        s.hold_time.buckets[i] = histogram_bounds[i] >= 2500us ? (histogram_bounds[i] >= 5s ? 4 : 3) : 0;
     const std::string text = to_prometheus(s, "app_pool");
-    CHECK(text.find("app_pool_hold_seconds{pool=\"db\",quantile=\"0.5\"} 0.0015\n") != std::string::npos);
-    CHECK(text.find("app_pool_hold_seconds{pool=\"db\",quantile=\"0.99\"} 0.002\n") != std::string::npos);
+    CHECK(text.find("# TYPE app_pool_hold_seconds histogram\n") != std::string::npos);
+    CHECK(text.find("app_pool_hold_seconds_bucket{pool=\"db\",le=\"1e-05\"} 0\n") != std::string::npos);
+    CHECK(text.find("app_pool_hold_seconds_bucket{pool=\"db\",le=\"0.001\"} 0\n") != std::string::npos);
+    CHECK(text.find("app_pool_hold_seconds_bucket{pool=\"db\",le=\"0.0025\"} 3\n") != std::string::npos);
+    CHECK(text.find("app_pool_hold_seconds_bucket{pool=\"db\",le=\"2.5\"} 3\n") != std::string::npos);
+    CHECK(text.find("app_pool_hold_seconds_bucket{pool=\"db\",le=\"5\"} 4\n") != std::string::npos);
+    CHECK(text.find("app_pool_hold_seconds_bucket{pool=\"db\",le=\"30\"} 4\n") != std::string::npos);
+    CHECK(text.find("app_pool_hold_seconds_bucket{pool=\"db\",le=\"+Inf\"} 4\n") != std::string::npos);
     CHECK(text.find("app_pool_hold_seconds_sum{pool=\"db\"} 3.004\n") != std::string::npos);
     CHECK(text.find("app_pool_hold_seconds_count{pool=\"db\"} 4\n") != std::string::npos);
     CHECK(text.find("app_pool_hold_seconds_max{pool=\"db\"} 3\n") != std::string::npos);
-    CHECK(text.find("app_pool_acquire_wait_seconds{pool=\"db\",quantile=\"0.5\"} NaN\n") != std::string::npos);
+    CHECK(text.find("app_pool_acquire_wait_seconds_bucket{pool=\"db\",le=\"+Inf\"} 0\n") != std::string::npos);
+    CHECK(text.find("quantile") == std::string::npos);  // no sites: no summaries at all
     CHECK(text.find("app_pool_acquired_total{pool=\"db\"} 42\n") != std::string::npos);
     CHECK(text.find("# TYPE app_pool_acquired_total counter\n") != std::string::npos);
     CHECK(text.find("respool_") == std::string::npos);
@@ -407,6 +438,48 @@ TEST_CASE("label values are escaped: backslash, double quote, newline")
     REQUIRE(!ex.samples.empty());
     for (const Sample& sample : ex.samples) CHECK(sample.labels.at("pool") == s.name);
     check_samples(ex, expected_samples(s));
+}
+
+TEST_CASE("label values are valid UTF-8 without control characters")
+{
+    const std::string fffd = "\xEF\xBF\xBD";
+    CHECK(prometheus_escape_label("caf\xC3\xA9") == "caf\xC3\xA9");          // UTF-8 passes
+    CHECK(prometheus_escape_label("a\xFF" "b") == "a" + fffd + "b");          // a stray byte
+    CHECK(prometheus_escape_label("\xC3") == fffd);                          // truncated sequence
+    CHECK(prometheus_escape_label("\xED\xA0\x80") == fffd + fffd + fffd);     // a surrogate is not UTF-8
+    CHECK(prometheus_escape_label("x\x1b[31my") == "x" + fffd + "[31my");      // ESC
+    CHECK(prometheus_escape_label("t\tu\x7f") == "t" + fffd + "u" + fffd);     // tab, DEL
+    CHECK(prometheus_escape_label("\xC2\x9b") == fffd);                       // C1 control (CSI)
+    CHECK(prometheus_escape_label("n\nl") == "n\\nl");                      // newline stays an escape
+
+    PoolStats s;
+    s.name = "bad\xFF\x1b[2Jname";
+    const Exposition ex = parse(to_prometheus(s));
+    for (const auto& e : ex.errors) FAIL_CHECK(e);
+    REQUIRE(!ex.samples.empty());
+    for (const Sample& sample : ex.samples) CHECK(sample.labels.at("pool") == "bad" + fffd + fffd + "[2Jname");
+}
+
+TEST_CASE("histogram buckets are cumulative, bounded by +Inf, and follow the documented bounds")
+{
+    Fixture f;
+    const PoolStats s = eventful_stats(f, "orders");
+    for (const Distribution* d : {&s.acquire_wait, &s.hold_time, &s.create_time}) {
+        for (std::size_t i = 1; i < d->buckets.size(); ++i) CHECK(d->buckets[i - 1] <= d->buckets[i]);
+        CHECK(d->buckets.back() <= d->count);
+    }
+    // Holds: a 18 s and b 16 s (leaks), c and the second a about 0 s.
+    REQUIRE(s.hold_time.count == 4);
+    const auto at = [&](std::chrono::nanoseconds bound) {
+        const auto i = std::find(histogram_bounds.begin(), histogram_bounds.end(), bound) - histogram_bounds.begin();
+        REQUIRE(static_cast<std::size_t>(i) < histogram_bounds.size());
+        return s.hold_time.buckets[static_cast<std::size_t>(i)];
+    };
+    CHECK(at(10us) == 2);
+    CHECK(at(10s) == 2);
+    CHECK(at(30s) == 4);
+    CHECK(histogram_bounds.front() == 10us);
+    CHECK(histogram_bounds.back() == 30s);
 }
 
 TEST_CASE("two pools concatenate into one valid exposition")

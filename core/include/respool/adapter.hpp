@@ -23,6 +23,9 @@
 // borrow and return and must not block. `reset` runs on the returning thread.
 #pragma once
 
+#include <respool/detail/config.hpp>
+#include <respool/detail/source_location.hpp>
+
 #include <concepts>
 #include <cstddef>
 #include <type_traits>

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include <respool/detail/export.hpp>
 #include <respool/lease_info.hpp>
 
 namespace respool {
@@ -30,7 +31,7 @@ enum class errc {
 };
 
 /// The category of `respool::errc`; its name is "respool".
-const std::error_category& error_category() noexcept;
+RESPOOL_API const std::error_category& error_category() noexcept;
 
 inline std::error_code make_error_code(errc e) noexcept
 {
@@ -39,7 +40,7 @@ inline std::error_code make_error_code(errc e) noexcept
 
 /// Base of every error the pool throws. `what()` is the message alone
 /// (std::system_error would append ": " and the code's text).
-class Error : public std::system_error {
+class RESPOOL_API Error : public std::system_error {
 public:
     Error(errc code, const std::string& what) : std::system_error(make_error_code(code), what), what_(what) {}
     const char* what() const noexcept override { return what_.c_str(); }
@@ -56,7 +57,7 @@ enum class AcquirePhase {
 };
 
 /// The caller waited its whole timeout. `holders()` says who holds the pool.
-class AcquireTimeout : public Error {
+class RESPOOL_API AcquireTimeout : public Error {
 public:
     AcquireTimeout(const std::string& what, AcquirePhase phase, PoolSnapshot snapshot,
                    std::vector<LeaseInfo> holders)
@@ -83,7 +84,7 @@ const T* find_cause(const std::exception_ptr& cause) noexcept;
 
 /// Creating a resource failed; `last_error()` is the adapter's message and
 /// `cause()` the adapter's own exception; `cause_as<T>()` reaches it typed.
-class CreateFailed : public Error {
+class RESPOOL_API CreateFailed : public Error {
 public:
     CreateFailed(const std::string& what, std::string last_error, std::exception_ptr cause = nullptr,
                  errc code = errc::create_failed)
@@ -109,7 +110,7 @@ private:
 };
 
 /// Creation has failed repeatedly; acquires fail at once until a probe succeeds.
-class CircuitOpen : public CreateFailed {
+class RESPOOL_API CircuitOpen : public CreateFailed {
 public:
     CircuitOpen(const std::string& what, std::string last_error, std::exception_ptr cause = nullptr)
         : CreateFailed(what, std::move(last_error), std::move(cause), errc::circuit_open)
@@ -118,25 +119,25 @@ public:
 };
 
 /// The pool is closed or closing.
-class PoolClosed : public Error {
+class RESPOOL_API PoolClosed : public Error {
 public:
     explicit PoolClosed(const std::string& what) : Error(errc::pool_closed, what) {}
 };
 
 /// `max_waiters` callers were already queued; this one was turned away at once.
-class QueueFull : public Error {
+class RESPOOL_API QueueFull : public Error {
 public:
     explicit QueueFull(const std::string& what) : Error(errc::queue_full, what) {}
 };
 
 /// The caller's stop token fired while it waited.
-class Cancelled : public Error {
+class RESPOOL_API Cancelled : public Error {
 public:
     explicit Cancelled(const std::string& what) : Error(errc::cancelled, what) {}
 };
 
 /// A `PoolOptions` field broke a rule; the message names the field and the rule.
-class InvalidOptions : public Error {
+class RESPOOL_API InvalidOptions : public Error {
 public:
     InvalidOptions(const std::string& what, std::string field)
         : Error(errc::invalid_options, what), field_(std::move(field))

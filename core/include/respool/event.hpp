@@ -17,10 +17,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <source_location>
 #include <string_view>
 #include <thread>
 
+#include <respool/detail/export.hpp>
+#include <respool/detail/source_location.hpp>
 #include <respool/stats.hpp>
 
 namespace respool {
@@ -44,7 +45,7 @@ enum class EventKind {
 };
 
 /// "created", "destroyed", "leak_suspected", ...
-std::string_view to_string(EventKind kind) noexcept;
+RESPOOL_API std::string_view to_string(EventKind kind) noexcept;
 
 /// One event. Fields that do not apply to a kind are zero or empty.
 struct Event {
@@ -54,12 +55,12 @@ struct Event {
     DestroyReason reason{};                ///< for `destroyed`
     std::chrono::nanoseconds duration{};   ///< create time, lease age, or wait
     std::string_view message;              ///< error text or explanation
-    std::source_location site{};           ///< acquire site, for lease events
+    SourceLocation site{};                 ///< acquire site, for lease events
     std::thread::id thread{};              ///< the lease's thread, for lease events
 };
 
 /// Receives events. Called outside the pool's lock, from any thread.
-class EventListener {
+class RESPOOL_API EventListener {
 public:
     virtual ~EventListener() = default;
     /// Must not throw and should not block; it may call `stats()` or `leases()`.

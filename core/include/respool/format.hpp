@@ -28,16 +28,16 @@
 namespace respool {
 
 /// "p50 1.2 ms p99 8.0 ms max 9.1 ms (n=40)", or "-" when nothing was recorded.
-std::string to_string(const Distribution& distribution);
+RESPOOL_API std::string to_string(const Distribution& distribution);
 
 /// `describe(lease)`: "file.cpp:42 held 1.2 s by thread … (resource #3)".
-std::string to_string(const LeaseInfo& lease);
+RESPOOL_API std::string to_string(const LeaseInfo& lease);
 
 /// One human-readable line, e.g. "[orders] resource #3 destroyed (broken)".
-std::string to_string(const Event& event);
+RESPOOL_API std::string to_string(const Event& event);
 
 /// "queued", "creating" or "validating".
-std::string_view to_string(AcquirePhase phase) noexcept;
+RESPOOL_API std::string_view to_string(AcquirePhase phase) noexcept;
 
 namespace detail {
 /// Formats a value through its `respool::to_string`, honouring width and fill.

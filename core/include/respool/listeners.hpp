@@ -37,13 +37,14 @@
 #include <string_view>
 #include <vector>
 
+#include <respool/detail/export.hpp>
 #include <respool/event.hpp>
 #include <respool/options.hpp>
 
 namespace respool {
 
 /// Writes each event as one JSON object on its own line.
-class JsonLinesListener final : public EventListener {
+class RESPOOL_API JsonLinesListener final : public EventListener {
 public:
     /// Receives one complete JSON object per call, without a trailing newline.
     using Sink = std::function<void(std::string_view line)>;
@@ -65,7 +66,7 @@ private:
 };
 
 /// Forwards each event as one human-readable line to a logging callback.
-class LoggingListener final : public EventListener {
+class RESPOOL_API LoggingListener final : public EventListener {
 public:
     /// Events below `min_level` are skipped before any text is built.
     explicit LoggingListener(Logger logger, LogLevel min_level = LogLevel::debug);
@@ -81,7 +82,7 @@ private:
 };
 
 /// Passes every event to each listener in turn.
-class FanOutListener final : public EventListener {
+class RESPOOL_API FanOutListener final : public EventListener {
 public:
     /// Null entries are ignored. The list is fixed for the listener's life.
     explicit FanOutListener(std::vector<std::shared_ptr<EventListener>> listeners);
@@ -94,6 +95,6 @@ private:
 
 /// `text` as a JSON string literal, quotes included, escaped as the JSON-lines
 /// listener writes it; bytes that are not valid UTF-8 become U+FFFD.
-std::string json_string(std::string_view text);
+RESPOOL_API std::string json_string(std::string_view text);
 
 } // namespace respool

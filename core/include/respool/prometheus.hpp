@@ -15,10 +15,14 @@
 //              _leases_overdue_total, _keepalives_total, _keepalive_failures_total,
 //              _circuit_opened_total, _acquire_fast_failures_total
 //   state      <prefix>_circuit_state{state="closed|open|half_open"}: 1 for the current state
-//   summaries  <prefix>_acquire_wait_seconds, _hold_seconds, _create_seconds
-//              (quantile="0.5" and "0.99", _sum, _count) and a `_max` gauge each
-//   per site   <prefix>_site_acquire_wait_seconds, _site_hold_seconds (summaries),
-//              _site_acquired_total, _site_holding, with a `site="file.cpp:42"` label
+//   histograms <prefix>_acquire_wait_seconds, _hold_seconds, _create_seconds:
+//              _bucket{le="1e-05"|"2.5e-05"|...|"30"|"+Inf"} (the bounds of
+//              `histogram_bounds`, stats.hpp: 10 µs to 30 s in 1-2.5-5 steps),
+//              _sum, _count; and a `_max` gauge each
+//   per site   <prefix>_site_acquire_wait_seconds, _site_hold_seconds (summaries:
+//              quantile="0.5" and "0.99", _sum, _count — per-site histograms would
+//              multiply the series by 22), _site_acquired_total, _site_holding,
+//              with a `site="src/file.cpp:42"` label (see format_site, lease_info.hpp)
 //
 // Cardinality is bounded: the `site` label takes at most
 // `PoolOptions::max_tracked_sites` values per pool, plus "other". Labels hold
@@ -44,13 +48,15 @@ namespace respool {
 /// The stats of one pool in Prometheus text format 0.0.4. `prefix` starts
 /// every metric name; throws std::invalid_argument unless it is a valid
 /// metric name itself ([a-zA-Z_:][a-zA-Z0-9_:]*).
-std::string to_prometheus(const PoolStats& stats, std::string_view prefix = "respool");
+RESPOOL_API std::string to_prometheus(const PoolStats& stats, std::string_view prefix = "respool");
 
 /// Several pools in one exposition: each family's HELP/TYPE appears once,
 /// followed by the samples of every pool in `pools`' order.
-std::string to_prometheus(std::span<const PoolStats> pools, std::string_view prefix = "respool");
+RESPOOL_API std::string to_prometheus(std::span<const PoolStats> pools, std::string_view prefix = "respool");
 
-/// `value` escaped for a label value: backslash, double quote and newline.
-std::string prometheus_escape_label(std::string_view value);
+/// `value` as a label value: valid UTF-8 (other bytes and control characters
+/// become U+FFFD, so one bad pool name cannot make a scraper reject the
+/// whole exposition), backslash, double quote and newline escaped.
+RESPOOL_API std::string prometheus_escape_label(std::string_view value);
 
 } // namespace respool

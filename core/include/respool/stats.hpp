@@ -7,12 +7,15 @@
 // holds the pool. Cheap enough to scrape every second; not for the hot path.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <respool/detail/export.hpp>
 
 namespace respool {
 
@@ -27,7 +30,7 @@ enum class DestroyReason {
 inline constexpr std::size_t destroy_reason_count = 5;
 
 /// "idle", "lifetime", "broken", "validation" or "closed".
-std::string_view to_string(DestroyReason reason) noexcept;
+RESPOOL_API std::string_view to_string(DestroyReason reason) noexcept;
 
 /// The creation breaker: closed (creating normally), open (creation kept
 /// failing; acquires that need a new resource fail fast), half-open (one
@@ -35,15 +38,31 @@ std::string_view to_string(DestroyReason reason) noexcept;
 enum class CircuitState { closed, open, half_open };
 
 /// "closed", "open" or "half_open".
-std::string_view to_string(CircuitState state) noexcept;
+RESPOOL_API std::string_view to_string(CircuitState state) noexcept;
 
-/// p50, p99 and max of a set of durations (about ±12 % resolution).
+/// Upper bounds of the histogram buckets every `Distribution` counts (and
+/// Prometheus' `le` labels): 10 µs to 30 s in 1-2.5-5 steps, then +Inf.
+inline constexpr std::array<std::chrono::nanoseconds, 20> histogram_bounds = [] {
+    using std::chrono::microseconds;
+    std::array<std::chrono::nanoseconds, 20> b{};
+    const long long steps[] = {10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,
+                               100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000};
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = microseconds(steps[i]);
+    return b;
+}();
+
+/// p50, p99 and max of a set of durations (about ±12 % resolution), and how
+/// many fell under each of `histogram_bounds`.
 struct Distribution {
     std::uint64_t count = 0;
     std::chrono::nanoseconds p50{};
     std::chrono::nanoseconds p99{};
     std::chrono::nanoseconds max{};
     std::chrono::nanoseconds sum{};  ///< for averages and Prometheus' _sum
+    /// Cumulative: `buckets[i]` observations took at most `histogram_bounds[i]`
+    /// (one that the ±12 % resolution cannot place below a bound is counted
+    /// above it, so a count is never overstated); `count` is the +Inf bucket.
+    std::array<std::uint64_t, histogram_bounds.size()> buckets{};
 };
 
 /// Figures of one acquire site (a file:line that calls `acquire`).
@@ -69,7 +88,7 @@ struct ResourceStats {
 struct DestroyCounts {
     std::uint64_t by_reason[destroy_reason_count] = {};
     std::uint64_t operator[](DestroyReason r) const noexcept { return by_reason[static_cast<int>(r)]; }
-    std::uint64_t total() const noexcept;
+    RESPOOL_API std::uint64_t total() const noexcept;
 };
 
 /// A consistent picture of one pool.
@@ -115,6 +134,6 @@ struct PoolStats {
 };
 
 /// A multi-line human-readable report of `stats`.
-std::string to_string(const PoolStats& stats);
+RESPOOL_API std::string to_string(const PoolStats& stats);
 
 } // namespace respool

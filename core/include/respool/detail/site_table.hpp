@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
-#include <source_location>
+#include <respool/detail/source_location.hpp>
 #include <vector>
 
 #include <respool/detail/histogram.hpp>
@@ -20,7 +20,7 @@ public:
     explicit SiteTable(std::size_t max_sites);
 
     /// Index of `site`'s entry, adding it if there is room. Allocation-free.
-    std::uint32_t index_of(const std::source_location& site) noexcept
+    std::uint32_t index_of(const SourceLocation& site) noexcept
     {
         // Every call site has its own static source_location data, so its
         // address (all a source_location holds here) is a one-compare cache key.
@@ -63,10 +63,10 @@ public:
     std::vector<SiteStats> snapshot(double ns_per_tick) const;
 
 private:
-    static std::uintptr_t key_of(const std::source_location& site) noexcept
+    static std::uintptr_t key_of(const SourceLocation& site) noexcept
     {
-        if constexpr (sizeof(std::source_location) == sizeof(std::uintptr_t) &&
-                      std::is_trivially_copyable_v<std::source_location>) {
+        if constexpr (sizeof(SourceLocation) == sizeof(std::uintptr_t) &&
+                      std::is_trivially_copyable_v<SourceLocation>) {
             std::uintptr_t key;
             std::memcpy(&key, &site, sizeof key);
             return key;
@@ -74,7 +74,7 @@ private:
             return 0;
         }
     }
-    std::uint32_t lookup(const std::source_location& site) noexcept;
+    std::uint32_t lookup(const SourceLocation& site) noexcept;
 
     struct CacheLine {
         std::uintptr_t key = 0;

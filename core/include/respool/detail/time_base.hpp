@@ -12,22 +12,24 @@
 
 #include <respool/deadline.hpp>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#define RESPOOL_HAVE_TSC 1
-#else
-#define RESPOOL_HAVE_TSC 0
-#endif
-
 namespace respool::detail {
+
+// The counter is read with the compiler's builtin rather than <x86intrin.h>'s
+// `__rdtsc`: the same single instruction, without pulling ~40 k lines of
+// intrinsics headers into every program that includes <respool/pool.hpp>.
+#if defined(__x86_64__) || defined(__i386__)
+inline constexpr bool have_tsc = true;
+#else
+inline constexpr bool have_tsc = false;
+#endif
 
 /// Nanoseconds per hardware tick, measured once per process (first call spins ~1 ms).
 double hardware_ns_per_tick() noexcept;
 
 inline std::int64_t hardware_ticks() noexcept
 {
-#if RESPOOL_HAVE_TSC
-    return static_cast<std::int64_t>(__rdtsc());
+#if defined(__x86_64__) || defined(__i386__)
+    return static_cast<std::int64_t>(__builtin_ia32_rdtsc());
 #else
     return SteadyClock::now().time_since_epoch().count();
 #endif
