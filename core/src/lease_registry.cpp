@@ -36,7 +36,7 @@ void LeaseRegistry::collect_stops(std::vector<std::stop_source>& out) const
         if (r->stop) out.push_back(*r->stop);
 }
 
-std::size_t LeaseRegistry::held_by(std::thread::id thread, std::source_location& oldest_site) const noexcept
+std::size_t LeaseRegistry::held_by(std::thread::id thread, SourceLocation& oldest_site) const noexcept
 {
     std::size_t n = 0;
     std::int64_t oldest = INT64_MAX;

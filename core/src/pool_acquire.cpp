@@ -10,7 +10,7 @@
 namespace respool::detail {
 
 LeaseRecord* PoolCore::acquire(std::chrono::milliseconds timeout, const std::stop_token& stop,
-                               const std::source_location& site, bool may_wait)
+                               const SourceLocation& site, bool may_wait)
 {
     AcquireContext ctx{timeout, stop, site, may_wait};
     ctx.start_ticks = time_.ticks();

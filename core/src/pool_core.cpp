@@ -1,6 +1,7 @@
 // PoolCore: construction, lifetime (the one reference count), the work
 // deferred past the lock, close, and the read-only views (stats, leases).
 #include "pool_core_internal.hpp"
+#include "printable.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -342,8 +343,10 @@ void PoolCore::log(LogLevel level, const std::string& message) const noexcept
 {
     RESPOOL_ASSERT_UNLOCKED();
     try {
-        if (opt_.logger) opt_.logger(level, message);
-        else if (level >= LogLevel::warning) std::fprintf(stderr, "%s\n", message.c_str());
+        // One line, whatever a pool name or a server's error text contains.
+        const std::string line = printable(message);
+        if (opt_.logger) opt_.logger(level, line);
+        else if (level >= LogLevel::warning) std::fprintf(stderr, "%s\n", line.c_str());
     } catch (...) {
         // A logger that throws loses its line; the pool carries on.
     }

@@ -16,7 +16,7 @@ namespace respool::detail {
 struct PoolCore::AcquireContext {
     std::chrono::milliseconds timeout;
     const std::stop_token& stop;
-    const std::source_location& site;
+    const SourceLocation& site;
     bool may_wait = true;  // false for try_acquire: no queue, no acquire deadline
     std::thread::id thread = std::this_thread::get_id();
     std::int64_t start_ticks = 0;

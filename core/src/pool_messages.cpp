@@ -63,7 +63,7 @@ void PoolCore::throw_timeout_locked(const AcquireContext& ctx, std::uint64_t fai
     msg += fmt::format("; {} waiting]", snap.waiting);
     if (counters_.create_failures > failures_seen || backing_off || circuit != CircuitState::closed)
         msg += fmt::format("; creation is failing, last error: {}", counters_.last_create_error);
-    std::source_location mine_site{};
+    SourceLocation mine_site{};
     if (const std::size_t mine = leases_.held_by(ctx.thread, mine_site); mine > 0)
         msg += fmt::format("; this thread already holds {} lease(s) from this pool (one acquired at {}): waiting "
                            "for another while holding one can deadlock",

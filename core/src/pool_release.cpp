@@ -31,7 +31,7 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     Deferred d;
     Lock lk(mu_);
     const bool was_reported = rec->leak_reported;
-    const std::source_location site = rec->site;
+    const SourceLocation site = rec->site;
     const std::thread::id thread = rec->thread;
     if (rec->reclaimed) broken = true;  // interrupted by the pool: never lend it again
     leases_.sites().on_release(rec->site_index, held, held_bucket);

@@ -31,7 +31,7 @@ struct LogLine {
 struct LeakEvent {
     double t = 0;
     std::string pool;
-    std::string site;  ///< "file:line" of the acquire, as std::source_location names it
+    std::string site;  ///< "file:line" of the acquire, as respool::SourceLocation names it
     std::chrono::nanoseconds held{};
     std::uint64_t resource_id = 0;
     std::thread::id thread;  ///< that acquired the lease

@@ -4,19 +4,8 @@
 // honoured or rejected as InvalidOptions naming the field, never a crash or
 // a wrap-around.
 //
-// KNOWN BUGS, left to the core rewrite (issue 11; the files are the lead's):
-// - `acquire({.timeout = milliseconds::max()})` times out at once ("timed out
-//   after -1000000 ns"): Pool::acquire (core/include/respool/pool.hpp:77)
-//   passes the milliseconds to PoolCore::acquire(std::chrono::nanoseconds),
-//   and the implicit conversion overflows;
-// - `close(milliseconds::max())` returns false at once, the same overflow on
-//   the way to deadline_after(nanoseconds) in PoolCore::close;
-// - `max_size = SIZE_MAX` throws std::length_error ("cannot create
-//   std::vector larger than max_size()") from the constructor instead of
-//   InvalidOptions naming max_size (options.cpp accepts it, the core then
-//   reserves max_size slots).
-// Those cases are compiled only with -DRESPOOL_TEST_KNOWN_CORE_BUGS until
-// the core is fixed; then the guards go.
+// The milliseconds::max() and SIZE_MAX cases failed on a42be33 (issue 11,
+// defects 8 and 9).
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -30,7 +19,6 @@
 using namespace respool;
 using namespace respool::test;
 
-#ifdef RESPOOL_TEST_KNOWN_CORE_BUGS
 TEST_CASE("acquire with a timeout of milliseconds::max() waits until served (S16)")
 {
     Fixture f;
@@ -71,15 +59,10 @@ TEST_CASE("close(milliseconds::max()) waits for the lease to come back (S16)")
     CHECK(took <= 800);
 }
 
-#endif
 
 TEST_CASE("sizes at their limit are honoured or rejected naming the field (S16)")
 {
-#ifdef RESPOOL_TEST_KNOWN_CORE_BUGS
     for (const std::string field : {"max_size", "max_waiters", "max_idle"}) {
-#else
-    for (const std::string field : {"max_waiters", "max_idle"}) {  // max_size: see the known bugs above
-#endif
         CAPTURE(field);
         Fixture f;
         PoolOptions o = f.options(4);

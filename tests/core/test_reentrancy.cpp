@@ -153,15 +153,8 @@ TEST_CASE("an adapter hook that reads the pool's stats and leases deadlocks noth
     CHECK(f.fake->violations().empty());
 }
 
-// KNOWN BUG, left to the core rewrite (issue 11): PoolCore::close
-// (core/src/pool_core.cpp:380) and the overdue-lease sweep
-// (core/src/pool_core_maintenance.cpp:294) call request_stop() on a lease's
-// stop source while holding the pool's lock, so a stop callback that calls
-// back into the pool deadlocks on that lock (seen: the callback blocked in
-// PoolCore::acquire -> PoolMutex::lock, called from PoolCore::close). The
-// case below shows it; it is compiled only with -DRESPOOL_TEST_KNOWN_CORE_BUGS
-// until the core runs stop callbacks outside its lock, then the guard goes.
-#ifdef RESPOOL_TEST_KNOWN_CORE_BUGS
+// Stop callbacks run outside the pool's lock (they deadlocked on a42be33,
+// where close and the overdue sweep requested stops under it: issue 11, defect 2).
 TEST_CASE("a lease's stop callback that acquires from the pool with the lease's own token deadlocks nothing (S14)")
 {
     Fixture f;
@@ -198,4 +191,3 @@ TEST_CASE("a lease's stop callback that acquires from the pool with the lease's 
     CHECK(pool.stats().leases == 0);
     CHECK(f.fake->violations().empty());
 }
-#endif

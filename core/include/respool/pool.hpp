@@ -1,4 +1,6 @@
-// respool/pool.hpp — the pool. Including this header gives all of the core.
+// respool/pool.hpp — the pool: Pool, Lease, PoolOptions, the errors, stats and
+// events. Formatting (format.hpp), listeners (listeners.hpp), Prometheus text
+// (prometheus.hpp) and test helpers (testing.hpp) have headers of their own.
 //
 // `Pool<A>` lends resources made by an adapter `A` (see adapter.hpp): at most
 // `max_size` exist; `acquire` takes an idle one, makes one, or waits in a
@@ -24,7 +26,7 @@
 
 #include <chrono>
 #include <optional>
-#include <source_location>
+#include <respool/detail/source_location.hpp>
 #include <stop_token>
 #include <vector>
 
@@ -63,7 +65,7 @@ public:
 
     /// A lease within `options().acquire_timeout`. Throws `AcquireTimeout`,
     /// `CreateFailed`, `QueueFull` or `PoolClosed`.
-    [[nodiscard]] Lease<A> acquire(std::source_location site = std::source_location::current())
+    [[nodiscard]] Lease<A> acquire(SourceLocation site = SourceLocation::current())
     {
         static const std::stop_token no_stop;
         return Lease<A>(state_, state_->acquire(state_->options().acquire_timeout, no_stop, site, true));
@@ -72,7 +74,7 @@ public:
     /// A lease within `o.timeout` (default: `acquire_timeout`), cancelled
     /// (`Cancelled`) when `o.stop` fires.
     [[nodiscard]] Lease<A> acquire(const AcquireOptions& o,
-                                   std::source_location site = std::source_location::current())
+                                   SourceLocation site = SourceLocation::current())
     {
         const auto timeout = o.timeout.count() < 0 ? state_->options().acquire_timeout : o.timeout;
         return Lease<A>(state_, state_->acquire(timeout, o.stop, site, true));
@@ -80,7 +82,7 @@ public:
 
     /// A lease if one can be had without waiting or creating; nullopt otherwise.
     /// Still runs the borrow checks. Throws only `PoolClosed`.
-    [[nodiscard]] std::optional<Lease<A>> try_acquire(std::source_location site = std::source_location::current())
+    [[nodiscard]] std::optional<Lease<A>> try_acquire(SourceLocation site = SourceLocation::current())
     {
         static const std::stop_token no_stop;
         if (detail::LeaseRecord* rec = state_->acquire(std::chrono::milliseconds::zero(), no_stop, site, false))

@@ -19,12 +19,3 @@
 #define RESPOOL_API __attribute__((visibility("default")))
 #define RESPOOL_LOCAL __attribute__((visibility("hidden")))
 #endif
-
-namespace respool::detail {
-// Exported until core/include/respool/detail/pool_core.hpp marks the class
-// itself (`class RESPOOL_API PoolCore`): a visibility attribute on a
-// declaration that precedes the definition applies to the class, its vtable,
-// its typeinfo and its members, which inline `PoolState<A>` code derives
-// from and calls. Remove this line once pool_core.hpp carries the macro.
-class RESPOOL_API PoolCore;
-} // namespace respool::detail

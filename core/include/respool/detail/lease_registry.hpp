@@ -11,7 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <source_location>
+#include <respool/detail/source_location.hpp>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -31,7 +31,7 @@ public:
     ~LeaseRegistry();
 
     /// A new record for a lease on `slot`, acquired at `now` after waiting `wait_ticks`.
-    LeaseRecord* add(Slot* slot, const std::source_location& site, std::thread::id thread, std::int64_t now,
+    LeaseRecord* add(Slot* slot, const SourceLocation& site, std::thread::id thread, std::int64_t now,
                      std::int64_t wait_ticks, std::int64_t deadline_ticks)
     {
         LeaseRecord* rec = free_;
@@ -102,7 +102,7 @@ public:
     /// once the lock is released (requesting runs the holders' callbacks).
     void collect_stops(std::vector<std::stop_source>& out) const;
     /// Leases from the calling thread, and the site of the oldest of them.
-    std::size_t held_by(std::thread::id thread, std::source_location& oldest_site) const noexcept;
+    std::size_t held_by(std::thread::id thread, SourceLocation& oldest_site) const noexcept;
 
 private:
     LeaseRecord* head_ = nullptr;

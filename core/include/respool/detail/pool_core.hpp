@@ -37,6 +37,7 @@
 #include <respool/adapter.hpp>
 #include <respool/detail/counters.hpp>
 #include <respool/detail/creation_governor.hpp>
+#include <respool/detail/export.hpp>
 #include <respool/detail/inventory.hpp>
 #include <respool/detail/lease_registry.hpp>
 #include <respool/detail/pool_mutex.hpp>
@@ -59,7 +60,7 @@ struct Capabilities {
     bool interrupt = false;
 };
 
-class PoolCore {
+class RESPOOL_API PoolCore {
 public:
     /// Validates `options` and `mode` (throws `InvalidOptions`); starts nothing.
     PoolCore(PoolOptions options, LeaseMode mode, Capabilities caps);
@@ -75,7 +76,7 @@ public:
     /// A leased record, or throws; with `may_wait == false` (try_acquire),
     /// null instead of waiting or creating.
     LeaseRecord* acquire(std::chrono::milliseconds timeout, const std::stop_token& stop,
-                         const std::source_location& site, bool may_wait);
+                         const SourceLocation& site, bool may_wait);
     /// Gives a lease back; `this` may be gone on return.
     void release(LeaseRecord* record) noexcept;
 
@@ -108,18 +109,20 @@ private:
     using Lock = std::unique_lock<PoolMutex>;
 
     // lifetime and deferred work (pool_core.cpp)
-    void unref(Lock& lk) noexcept;                        // lk held; released on return; `this` may be gone
-    void tell_waiters(Deferred& d) noexcept;              // unlocked: signals dequeued waiters
-    void run_unlocked(Deferred& d) noexcept;              // unlocked: signals, stop requests, destruction
-    void report_creation_news(DeferredRare& news) noexcept;  // unlocked: logs and events
-    void settle_locked(Deferred& d) noexcept;             // locked: counts what run_unlocked destroyed
-    void flush(Lock& lk, Deferred& d) noexcept;           // locked on entry and return; caller holds a ref
-    void finish_and_unref(Lock& lk, Deferred& d) noexcept;  // locked on entry; released; `this` may be gone
-    void check_invariants_locked() const noexcept;  // full scan, debug builds
+    // Private members are RESPOOL_LOCAL: only the entry points above are
+    // part of the shared library's interface.
+    RESPOOL_LOCAL void unref(Lock& lk) noexcept;                 // lk held; released; `this` may be gone
+    RESPOOL_LOCAL void tell_waiters(Deferred& d) noexcept;       // unlocked: signals dequeued waiters
+    RESPOOL_LOCAL void run_unlocked(Deferred& d) noexcept;       // unlocked: signals, stops, destruction
+    RESPOOL_LOCAL void report_creation_news(DeferredRare& news) noexcept;  // unlocked: logs and events
+    RESPOOL_LOCAL void settle_locked(Deferred& d) noexcept;      // locked: counts what was destroyed
+    RESPOOL_LOCAL void flush(Lock& lk, Deferred& d) noexcept;    // locked on entry and return; caller holds a ref
+    RESPOOL_LOCAL void finish_and_unref(Lock& lk, Deferred& d) noexcept;  // locked on entry; released
+    RESPOOL_LOCAL void check_invariants_locked() const noexcept;  // full scan, debug builds
     // The same after each acquire and release while the pool is small (tests,
     // stress), where a full scan is cheap and catches a broken invariant at
     // the step that broke it. Nothing in release builds.
-    void check_small_locked() const noexcept
+    RESPOOL_LOCAL void check_small_locked() const noexcept
     {
 #ifndef NDEBUG
         if (inventory_.slots().size() <= 32) check_invariants_locked();
@@ -127,43 +130,43 @@ private:
     }
 
     // acquiring (pool_acquire.cpp)
-    LeaseRecord* obtain_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now);
-    LeaseRecord* wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d);
-    LeaseRecord* checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& lk, Deferred& d);
-    LeaseRecord* lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now);
-    void grant_locked(Waiter& w, Slot* slot, std::int64_t now, Deferred& d) noexcept;
-    void tell_locked(Waiter& w, WaitOutcome outcome, Deferred& d) noexcept;
-    void hint_next_locked() noexcept;
+    RESPOOL_LOCAL LeaseRecord* obtain_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now);
+    RESPOOL_LOCAL LeaseRecord* wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d);
+    RESPOOL_LOCAL LeaseRecord* checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& lk, Deferred& d);
+    RESPOOL_LOCAL LeaseRecord* lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now);
+    RESPOOL_LOCAL void grant_locked(Waiter& w, Slot* slot, std::int64_t now, Deferred& d) noexcept;
+    RESPOOL_LOCAL void tell_locked(Waiter& w, WaitOutcome outcome, Deferred& d) noexcept;
+    RESPOOL_LOCAL void hint_next_locked() noexcept;
 
     // giving back (pool_release.cpp)
-    void place_locked(Slot* slot, std::int64_t now, bool returned, Deferred& d) noexcept;
-    void retire_locked(Slot* slot, DestroyReason why, Deferred& d) noexcept;
-    void prove_locked(Slot* slot) noexcept;
-    void failed_unproven_locked(Slot* slot, const char* what, Deferred& d) noexcept;
+    RESPOOL_LOCAL void place_locked(Slot* slot, std::int64_t now, bool returned, Deferred& d) noexcept;
+    RESPOOL_LOCAL void retire_locked(Slot* slot, DestroyReason why, Deferred& d) noexcept;
+    RESPOOL_LOCAL void prove_locked(Slot* slot) noexcept;
+    RESPOOL_LOCAL void failed_unproven_locked(Slot* slot, const char* what, Deferred& d) noexcept;
 
     // creating (pool_creation.cpp)
-    std::size_t creation_demand_locked() const noexcept;
-    void start_creations_locked() noexcept;
-    void creator_main() noexcept;
-    void deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept;
-    void creation_failed_locked(const std::exception_ptr& error, const std::string& text, bool from_create,
-                                Deferred& d) noexcept;
-    std::int64_t expiry_for_new_slot_locked(std::int64_t now) noexcept;
-    std::int64_t keepalive_due_locked(std::int64_t now) noexcept;
+    RESPOOL_LOCAL std::size_t creation_demand_locked() const noexcept;
+    RESPOOL_LOCAL void start_creations_locked() noexcept;
+    RESPOOL_LOCAL void creator_main() noexcept;
+    RESPOOL_LOCAL void deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept;
+    RESPOOL_LOCAL void creation_failed_locked(const std::exception_ptr& error, const std::string& text,
+                                              bool from_create, Deferred& d) noexcept;
+    RESPOOL_LOCAL std::int64_t expiry_for_new_slot_locked(std::int64_t now) noexcept;
+    RESPOOL_LOCAL std::int64_t keepalive_due_locked(std::int64_t now) noexcept;
 
     // housekeeping (pool_housekeeping.cpp)
-    void housekeeper_main() noexcept;
-    void evict_locked(std::int64_t now, Deferred& d) noexcept;
-    void keep_alive();
+    RESPOOL_LOCAL void housekeeper_main() noexcept;
+    RESPOOL_LOCAL void evict_locked(std::int64_t now, Deferred& d) noexcept;
+    RESPOOL_LOCAL void keep_alive();
 
     // messages (pool_messages.cpp)
-    [[noreturn]] void throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen);
-    [[noreturn]] void throw_circuit_open_locked(std::int64_t real_now);
-    PoolSnapshot snapshot_locked() const noexcept;
+    [[noreturn]] RESPOOL_LOCAL void throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen);
+    [[noreturn]] RESPOOL_LOCAL void throw_circuit_open_locked(std::int64_t real_now);
+    RESPOOL_LOCAL PoolSnapshot snapshot_locked() const noexcept;
 
     // outputs
-    void emit(const Event& event) const noexcept;
-    void log(LogLevel level, const std::string& message) const noexcept;
+    RESPOOL_LOCAL void emit(const Event& event) const noexcept;
+    RESPOOL_LOCAL void log(LogLevel level, const std::string& message) const noexcept;
 
     // Immutable after construction.
     const PoolOptions opt_;

@@ -19,7 +19,7 @@
 
 #include <cstdint>
 #include <optional>
-#include <source_location>
+#include <respool/detail/source_location.hpp>
 #include <stop_token>
 #include <thread>
 
@@ -59,7 +59,7 @@ struct Slot {
 
 struct LeaseRecord {
     Slot* slot = nullptr;
-    std::source_location site{};
+    SourceLocation site{};
     std::thread::id thread{};
     std::int64_t acquired_ticks = 0;
     std::uint32_t site_index = 0;

@@ -60,14 +60,3 @@ private:
 #endif
 
 } // namespace respool
-
-#if !RESPOOL_STD_SOURCE_LOCATION
-// Transitional: parts of the core still name `std::source_location`
-// (pool.hpp, lease.hpp, detail/slot.hpp, detail/pool_core.hpp and their
-// sources). Until they say `respool::SourceLocation`, the name is provided
-// where the standard library leaves it out, as the library itself would.
-// Remove this block once no header names std::source_location.
-namespace std {
-using source_location = ::respool::SourceLocation;
-} // namespace std
-#endif
