@@ -16,7 +16,6 @@ cxx=${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14)}
 
 mkdir -p "$work/corpus"
 "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -include "$top/tests/pg/fuzz_source_location.hpp" \
     -I "$top/core/include" -I "$top/adapters/pg/include" -I "$top/adapters/pg/src" \
     $(pkg-config --cflags libpq) \
     "$top/tests/pg/fuzz_conninfo.cpp" "$top/adapters/pg/src/conninfo.cpp" \
