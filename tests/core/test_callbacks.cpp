@@ -40,14 +40,6 @@ bool returns_within(std::chrono::milliseconds limit, F f)
     return true;
 }
 
-/// True once `flag` is set, waiting up to 5 s for it.
-bool becomes_true(const std::atomic<bool>& flag)
-{
-    const auto until = SteadyClock::now() + 5s;
-    while (!flag && SteadyClock::now() < until) std::this_thread::sleep_for(1ms);
-    return flag;
-}
-
 /// A listener that runs a function on each event.
 struct CallbackListener final : EventListener {
     std::function<void(const Event&)> on;
@@ -139,7 +131,7 @@ TEST_CASE("a waiter handed a new resource returns before the creator's listener 
     auto lease = pool.acquire({.timeout = 5s});
     const auto took = ms_since(t0);
     CHECK(took < 2000);                // served, although the listener never returns until we say so
-    CHECK(becomes_true(in_listener));  // and it is running now
+    CHECK(testing::eventually([&] { return in_listener.load(); }));  // and it is running now
     let_go.count_down();
     lease.release();
 }
@@ -173,7 +165,7 @@ TEST_CASE("a returned leak's log line does not delay the waiter the resource goe
     const auto until = SteadyClock::now() + 4s;
     while (waited < 0 && SteadyClock::now() < until) std::this_thread::sleep_for(1ms);
     CHECK(waited >= 0);  // served, although the logger never returns until we say so
-    CHECK(becomes_true(in_logger));
+    CHECK(testing::eventually([&] { return in_logger.load(); }));
     let_go.count_down();
     releaser.join();
     waiter.join();

@@ -14,18 +14,6 @@ using namespace respool::test;
 
 namespace {
 
-/// Waits (really) until `cond` holds or 5 s pass.
-template <class F>
-bool eventually(F cond)
-{
-    const auto until = SteadyClock::now() + 5s;
-    while (!cond()) {
-        if (SteadyClock::now() > until) return false;
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
-
 PoolOptions keepalive_options(Fixture& f, std::size_t max_size)
 {
     PoolOptions o = f.options(max_size);
@@ -49,13 +37,13 @@ TEST_CASE("close during a keepalive check of a shared resource destroys it once,
         f.clock->advance(2s);
         f.fake->hang_validations(true);
         housekeeper = std::thread([&] { pool.run_maintenance(); });
-        REQUIRE(eventually([&] { return f.fake->validate_calls() == 1; }));
+        REQUIRE(testing::eventually([&] { return f.fake->validate_calls() == 1; }));
         CHECK(pool.close(0ms));
         // The check is still running: the resource must still be alive.
         CHECK(f.fake->live() == 1);
         f.fake->release_hangs();
         housekeeper.join();
-        CHECK(eventually([&] { return f.fake->live() == 0; }));
+        CHECK(testing::eventually([&] { return f.fake->live() == 0; }));
     }
     CHECK(f.fake->violations().empty());
     CHECK(f.fake->destroyed() == f.fake->created());
@@ -99,7 +87,7 @@ TEST_CASE("shared mode: a resource under a keepalive check is not spare capacity
         f.clock->advance(2s);
         f.fake->hang_validations(true);
         housekeeper = std::thread([&] { pool.run_maintenance(); });
-        REQUIRE(eventually([&] { return f.fake->validate_calls() == 1; }));
+        REQUIRE(testing::eventually([&] { return f.fake->validate_calls() == 1; }));
         // The only resource is being checked: a caller gets a new one, well within its timeout.
         const auto t0 = SteadyClock::now();
         auto lease = pool.acquire({.timeout = 3s});
@@ -127,7 +115,7 @@ TEST_CASE("a keepalive pass checks one resource at a time; the others stay lenda
         f.clock->advance(2s);  // both due
         f.fake->hang_validations(true);
         housekeeper = std::thread([&] { pool.run_maintenance(); });
-        REQUIRE(eventually([&] { return f.fake->validate_calls() == 1; }));
+        REQUIRE(testing::eventually([&] { return f.fake->validate_calls() == 1; }));
         // At max_size, with one resource under its check: the other is lent at once.
         auto lease = pool.try_acquire();
         CHECK(lease.has_value());
@@ -149,7 +137,7 @@ TEST_CASE("a caller waiting for the resource under its check gets it when the ch
         f.clock->advance(2s);
         f.fake->set_validate_delay(300ms);
         housekeeper = std::thread([&] { pool.run_maintenance(); });
-        REQUIRE(eventually([&] { return f.fake->validate_calls() == 1; }));
+        REQUIRE(testing::eventually([&] { return f.fake->validate_calls() == 1; }));
         // The caller waits for the check that is running, then gets the resource.
         auto lease = pool.acquire({.timeout = 3s});
         CHECK(lease);
@@ -169,7 +157,7 @@ TEST_CASE("a timeout behind a resource under its check says so, not 'exhausted' 
         f.clock->advance(2s);
         f.fake->hang_validations(true);
         housekeeper = std::thread([&] { pool.run_maintenance(); });
-        REQUIRE(eventually([&] { return f.fake->validate_calls() == 1; }));
+        REQUIRE(testing::eventually([&] { return f.fake->validate_calls() == 1; }));
         try {
             (void)pool.acquire({.timeout = 100ms});
             FAIL("the acquire should have timed out");
