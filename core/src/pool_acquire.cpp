@@ -268,8 +268,7 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& 
         leases_.discard(rec);
         inventory_.drop_lease(slot);
         if (!ok) {
-            failed_unproven_locked(slot, why == DestroyReason::broken ? "is_broken() on its first borrow"
-                                                                      : "validate() on its first borrow",
+            failed_unproven_locked(slot, why == DestroyReason::broken ? "is_broken() on borrow" : "validate() on borrow",
                                    d);
             retire_locked(slot, why, d);
         }

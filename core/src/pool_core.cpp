@@ -44,6 +44,7 @@ PoolCore::PoolCore(PoolOptions options, LeaseMode mode, Capabilities caps)
                                                             : ticks_or_never(time_, opt_.leak_threshold)),
       keepalive_ticks_(ticks_or_never(time_, opt_.keepalive_interval)),
       max_lease_ticks_(ticks_or_never(time_, opt_.max_lease_time)),
+      validation_is_the_judge_(caps.validate && opt_.validate_after_idle.count() == 0),
       inventory_(opt_.max_size, cap_),
       queue_(time_.to_ticks(opt_.fairness_window)),
       leases_(opt_.max_tracked_sites),

@@ -160,7 +160,7 @@ void PoolCore::keep_alive()
             due->keepalive_due_ticks = keepalive_due_locked(checked);
         } else {
             ++counters_.keepalive_failures;
-            failed_unproven_locked(due, "validate() in a keepalive check before its first use", d);
+            failed_unproven_locked(due, "validate() in a keepalive check", d);
             retire_locked(due, DestroyReason::validation, d);
         }
         place_locked(due, checked, false, d);  // keeps its idle_since, so idle eviction still applies

@@ -39,9 +39,9 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     leases_.remove(rec);  // our reference stays until the end: it keeps the pool while we finish
     inventory_.drop_lease(slot);
     if (broken) {
-        if (adapter_says_broken) failed_unproven_locked(slot, "is_broken() or reset() after its first use", d);
+        if (adapter_says_broken) failed_unproven_locked(slot, "is_broken() or reset() on return", d);
         retire_locked(slot, DestroyReason::broken, d);
-    } else if (!slot->proven) {
+    } else if (!slot->proven && !validation_is_the_judge_) {
         prove_locked(slot);
     }
     place_locked(slot, now, true, d);
@@ -135,13 +135,14 @@ void PoolCore::prove_locked(Slot* slot) noexcept
 
 void PoolCore::failed_unproven_locked(Slot* slot, const char* what, Deferred& d) noexcept
 {
-    // A resource the adapter finds broken before it ever served a lease
-    // healthy is a creation that failed late (a server that accepts and
+    // A resource the adapter finds broken before it ever proved itself
+    // (served a lease healthy, or passed a validation where every borrow
+    // validates) is a creation that failed late (a server that accepts and
     // drops connections, say): it counts for back-off and the breaker, or
     // the pool would create and destroy resources as fast as it can.
     if (slot->proven || slot->state == SlotState::retiring || slot->state == SlotState::destroying) return;
     slot->proven = true;  // counted once
-    const std::string text = fmt::format("a new resource (#{}) failed {}", slot->id, what);
+    const std::string text = fmt::format("a new resource (#{}) failed {} before it had proved itself", slot->id, what);
     creation_failed_locked(nullptr, text, false, d);
     d.more().failure = text;
 }

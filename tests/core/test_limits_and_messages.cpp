@@ -137,7 +137,7 @@ TEST_CASE("resources broken on arrival count as failed creations: back-off and t
     CHECK(f.fake->created() < 60);
     CHECK(s.create_failures + 1 >= static_cast<std::uint64_t>(f.fake->created()));
     CHECK(s.circuit_opened >= 1);
-    CHECK(s.last_create_error.find("failed is_broken() on its first borrow") != std::string::npos);
+    CHECK(s.last_create_error.find("failed is_broken() on borrow before it had proved itself") != std::string::npos);
 }
 
 TEST_CASE("a resource that served one lease healthy is not a failed creation when it breaks later")

@@ -181,6 +181,10 @@ private:
     const std::int64_t leak_threshold_ticks_;
     const std::int64_t keepalive_ticks_;
     const std::int64_t max_lease_ticks_;
+    // validate_after_idle = 0 with a validate hook: the user made validation
+    // the judge of health, so only a passed validation proves a new resource
+    // (a lease given back is no proof: nothing checked it).
+    const bool validation_is_the_judge_;
 
     mutable PoolMutex mu_;
     // Everything below is guarded by mu_.
