@@ -31,6 +31,7 @@
 #include <string_view>
 
 #include <grpcpp/channel.h>
+
 #include <respool/grpc/export.hpp>
 
 namespace respool::grpc {

@@ -30,6 +30,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
 #include <respool/pg/export.hpp>
 
 namespace respool::pg {

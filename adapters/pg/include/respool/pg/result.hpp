@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+
 #include <respool/pg/export.hpp>
 
 struct pg_result;  // libpq's PGresult

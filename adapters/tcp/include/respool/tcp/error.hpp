@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+
 #include <respool/tcp/export.hpp>
 
 namespace respool::tcp {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
 #include <respool/tcp/export.hpp>
 
 namespace respool::tcp {
