@@ -116,6 +116,10 @@ void PoolCore::hint_front_locked(Deferred& d) noexcept
     // Posted after the lock is released, like a final outcome: a wake-up is
     // a system call, and the woken thread's first act is to take this lock.
     Waiter* w = queue_.hint_front();
+    // A quiet waiter is left to look by itself while running threads take
+    // what is returned; once a second resource sits idle, they are not
+    // keeping up, and it should not wait for its timer.
+    if (!w && inventory_.count(SlotState::idle) >= 2) w = queue_.wake_quiet_front();
     if (!w) return;
     if (d.hinted && d.hinted != w) d.hinted->signal(*d.hinted);  // a second one in one go: rare
     d.hinted = w;
@@ -194,9 +198,11 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
             // the fairness window; once past it, a returned resource is handed
             // to us directly.
             w.quiet = w.quiet.count() == 0 ? first_quiet_ : std::min(2 * w.quiet, quiet_cap_);
+            w.quiet_spell = true;
             sleep_until = std::min(deadline, SteadyClock::now() + w.quiet);
         } else {
             w.woken = false;
+            w.quiet_spell = false;
         }
         lk.unlock();
         if (w.parker.wait_until(sleep_until)) ++consumed;

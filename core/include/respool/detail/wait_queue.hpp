@@ -55,6 +55,7 @@ struct Waiter {
     WaitOutcome outcome = WaitOutcome::waiting;
     bool woken = false;             // hinted that a resource may be free; cleared when it looks again
     std::chrono::nanoseconds quiet{0};  // after a wasted hint: how long it looks by itself before the next
+    bool quiet_spell = false;       // in such a sleep now (with `woken` set, so plain hints skip it)
     bool circuit_open = false;      // with `failed`: the failure opened the breaker
     // Set before the outcome `granted` is published; a thread reads it
     // without the lock once it sees it (release/acquire).
@@ -105,6 +106,16 @@ public:
         Waiter* f = head_;
         if (!f || f->woken) return nullptr;
         f->woken = true;
+        ++f->signals;
+        return f;
+    }
+    /// Ends the oldest waiter's quiet spell, if it is in one, the same way:
+    /// for when returned resources are piling up untaken.
+    [[nodiscard]] Waiter* wake_quiet_front() noexcept
+    {
+        Waiter* f = head_;
+        if (!f || !f->quiet_spell) return nullptr;
+        f->quiet_spell = false;
         ++f->signals;
         return f;
     }
