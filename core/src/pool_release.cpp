@@ -88,7 +88,7 @@ void PoolCore::place_locked(Slot* slot, std::int64_t now, bool returned, Deferre
         retire_locked(slot, DestroyReason::closed, d);
         return;
     }
-    if (inventory_.over_max()) {
+    if (inventory_.over_max()) [[unlikely]] {
         // The pool shrank (resize): whatever is given back first goes.
         retire_locked(slot, DestroyReason::retired, d);
         place_locked(slot, now, returned, d);
