@@ -191,3 +191,32 @@ TEST_CASE("wait_ready throws AcquireTimeout saying how many exist when creation 
     }
     f.fake->release_hangs();
 }
+
+TEST_CASE("shrinking in shared mode: a channel given a lease back while the pool is over its size takes no new lease")
+{
+    Fixture f;
+    FakePool pool{f.adapter(LeaseMode::shared(2)), f.options(2)};
+    auto a1 = pool.acquire();
+    auto a2 = pool.acquire();  // both on the first channel
+    auto a3 = pool.acquire();  // the second channel
+    const auto first = a1->serial;
+    REQUIRE(a2->serial == first);
+    REQUIRE(a3->serial != first);
+    pool.resize(1);
+    a1.release();  // the first channel retires: it still carries a2
+    auto s = pool.stats();
+    CHECK(s.total == 2);
+    std::size_t retiring = 0;
+    for (const auto& r : s.resources) retiring += r.retiring;
+    CHECK(retiring == 1);
+    auto b = pool.acquire({.timeout = 1s});  // on the second channel, not the retiring one
+    CHECK(b->serial == a3->serial);
+    CHECK_THROWS_AS((void)pool.acquire({.timeout = 20ms}), AcquireTimeout);  // no room to create
+    a2.release();  // the retiring channel goes
+    CHECK(pool.stats().total == 1);
+    CHECK(pool.stats().destroyed[DestroyReason::retired] == 1);
+    a3.release();
+    b.release();
+    CHECK(pool.stats().idle == 1);
+    CHECK(f.fake->violations().empty());
+}
