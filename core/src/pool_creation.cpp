@@ -146,7 +146,6 @@ void PoolCore::deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcep
         inventory_.doom(slot, closed_ ? DestroyReason::closed : DestroyReason::retired, d.doomed);
         return;
     }
-    if (paused_) return;  // idle until resume()
     if (shared_ && pending_replacements_ > 0) {
         // Make-before-break: the new channel is ready, so one due for
         // retirement stops taking leases now (and goes once its holders and
@@ -157,6 +156,7 @@ void PoolCore::deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcep
                 break;
             }
     }
+    if (paused_) return;  // idle until resume()
     // A fresh resource goes straight to the oldest waiters, whoever asked for it.
     while (!queue_.empty() && inventory_.may_lend(*slot)) grant_locked(*queue_.front(), slot, now, d);
 }
