@@ -89,10 +89,11 @@ TEST_CASE("a creation in flight when the pool shrinks is destroyed on arrival if
     FakePool pool{f.adapter(), f.options(3)};
     auto a = pool.acquire();
     auto b = pool.acquire();
-    f.fake->set_create_delay(100ms);
-    std::thread waiter([&] { CHECK_THROWS_AS((void)pool.acquire({.timeout = 400ms}), AcquireTimeout); });
+    f.fake->set_create_delay(10s);  // until release_hangs(): the creation finishes after the shrink
+    std::thread waiter([&] { CHECK_THROWS_AS((void)pool.acquire({.timeout = 500ms}), AcquireTimeout); });
     REQUIRE(testing::eventually([&] { return pool.stats().creating == 1; }));
     pool.resize(2);
+    f.fake->release_hangs();
     REQUIRE(testing::eventually([&] { return pool.stats().creating == 0 && f.fake->created() == 3; }));
     REQUIRE(testing::eventually([&] { return pool.stats().destroyed[DestroyReason::retired] == 1; }));
     CHECK(pool.stats().total == 2);
