@@ -254,6 +254,7 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& 
             RESPOOL_ASSERT_UNLOCKED();
             ok = on_acquire_slot(*slot);
             hook_said_no = !ok;
+            if (hook_said_no) why = DestroyReason::broken;
         }
         const std::int64_t now = time_.ticks();
         lk.lock();
