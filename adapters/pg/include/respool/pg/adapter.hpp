@@ -34,6 +34,7 @@
 #include <respool/error.hpp>
 #include <respool/pg/connection.hpp>
 #include <respool/pg/options.hpp>
+#include <respool/pg/export.hpp>
 
 namespace respool::pg {
 
@@ -42,7 +43,7 @@ struct Settings;
 }
 
 /// The PostgreSQL adapter. Copyable; copies share their immutable settings.
-class Adapter {
+class RESPOOL_PG_API Adapter {
 public:
     using Resource = Connection;
 
