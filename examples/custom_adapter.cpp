@@ -40,7 +40,10 @@ int main()
     respool::PoolOptions options;
     options.name = "kv";
     options.max_size = 3;
-    respool::Pool pool{KvAdapter{"kv.internal:7000"}, options};
+    // The user's own check on every borrow (hooks.hpp): false refuses a connection.
+    respool::Hooks<KvConnection> hooks;
+    hooks.on_acquire = [](KvConnection& c) { return c.healthy; };
+    respool::Pool pool{KvAdapter{"kv.internal:7000"}, options, hooks};
 
     std::vector<std::jthread> workers;
     for (int t = 0; t < 8; ++t) {
@@ -54,10 +57,20 @@ int main()
     }
     workers.clear();  // joins
 
+    // Changing the running pool: more room, then every connection replaced
+    // (as after a failover), and a connection taken out of the pool for good.
+    pool.resize(4);
+    pool.retire_all();
+    KvConnection own = pool.acquire().detach();  // ours now; its place is free again
+    (void)own.get("listen");
+
     const respool::PoolStats stats = pool.stats();
     std::printf("%s", respool::to_string(stats).c_str());
-    std::printf("8 threads x 100 requests served by %llu connections (max_size %zu); %llu destroyed as broken\n",
+    std::printf("8 threads x 100 requests served by %llu connections (max_size %zu); %llu destroyed as broken; "
+                "%llu acquires served at once, %llu after waiting\n",
                 static_cast<unsigned long long>(stats.created), stats.max_size,
-                static_cast<unsigned long long>(stats.destroyed[respool::DestroyReason::broken]));
-    return stats.acquired == 800 ? 0 : 1;
+                static_cast<unsigned long long>(stats.destroyed[respool::DestroyReason::broken]),
+                static_cast<unsigned long long>(stats.acquired_direct),
+                static_cast<unsigned long long>(stats.acquired_waited));
+    return stats.acquired == 801 && stats.detached == 1 ? 0 : 1;
 }

@@ -118,7 +118,7 @@ void Inventory::check() const noexcept
         broken_invariant("idle list and idle count differ");
     if (in_use != in_use_) broken_invariant("in-use count out of step");
     if (spare != spare_) broken_invariant("spare capacity out of step");
-    if (total() > max_size_) broken_invariant("more resources than max_size");
+    if (total() > ceiling_) broken_invariant("more resources than max_size");
 }
 
 } // namespace respool::detail

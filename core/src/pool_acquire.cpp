@@ -49,7 +49,7 @@ LeaseRecord* PoolCore::acquire(std::chrono::milliseconds timeout, const std::sto
 LeaseRecord* PoolCore::obtain_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now)
 {
     for (;;) {
-        if (queue_.may_overtake(now))
+        if (!paused_ && queue_.may_overtake(now))
             if (Slot* slot = inventory_.find(opt_.idle_order, ctx.thread, now, d.doomed))
                 return lease_locked(slot, ctx, now);
         if (d.doomed) {
@@ -61,6 +61,7 @@ LeaseRecord* PoolCore::obtain_locked(AcquireContext& ctx, Lock& lk, Deferred& d,
             continue;
         }
         if (!ctx.may_wait) return nullptr;
+        ctx.waited = true;  // acquired_waited, if this call ends with a lease
         return wait_locked(ctx, lk, d);
     }
 }
@@ -78,6 +79,7 @@ LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::
     slot->fresh = false;
     inventory_.lend(slot, validate);
     ++counters_.acquired;
+    if (ctx.waited) ++counters_.acquired_waited;
     return rec;
 }
 
@@ -173,7 +175,7 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
         if (!w.queued()) break;
         const bool hinted = w.woken;
         const std::int64_t now = time_.ticks();
-        if (queue_.front() == &w) {
+        if (queue_.front() == &w && !paused_) {
             if (Slot* slot = inventory_.find(opt_.idle_order, ctx.thread, now, d.doomed)) {
                 queue_.remove(w, WaitOutcome::left);
                 rec = lease_locked(slot, ctx, now);
@@ -264,7 +266,7 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& 
             check_small_locked();
             lk.unlock();
         }
-        if (!caps_.is_broken && !need_validate) return rec;
+        if (!caps_.is_broken && !need_validate && !caps_.on_acquire) return rec;
 
         RESPOOL_ASSERT_UNLOCKED();
         bool ok = !(caps_.is_broken && slot_is_broken(*slot));
@@ -280,6 +282,14 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& 
                 emit(Event{.kind = EventKind::validation_failed, .pool = opt_.name, .resource_id = slot->id,
                            .message = "validate() failed on borrow"});
         }
+        // The user's verdict, after the adapter's: like mark_broken(), not a failed creation.
+        bool hook_said_no = false;
+        if (ok && caps_.on_acquire) {
+            RESPOOL_ASSERT_UNLOCKED();
+            ok = on_acquire_slot(*slot);
+            hook_said_no = !ok;
+            if (hook_said_no) why = DestroyReason::broken;
+        }
         const std::int64_t now = time_.ticks();
         lk.lock();
         if (need_validate) {
@@ -292,18 +302,21 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& 
             if (slot->state == SlotState::checking) inventory_.set_state(slot, SlotState::leased);
         }
         const bool late = ctx.may_wait && need_validate && SteadyClock::now() >= ctx.get_deadline();
-        const bool gone = closed_ || ctx.stop.stop_requested() || late;
+        // Retired meanwhile (retire_all, a shrink): not lent again.
+        const bool gone = closed_ || ctx.stop.stop_requested() || late || slot->state == SlotState::retiring;
         if (ok && !gone) {
             lk.unlock();
             return rec;
         }
         // Not handed out after all: undo the lease, keep or destroy the resource.
         --counters_.acquired;
+        if (ctx.waited) --counters_.acquired_waited;
         leases_.discard(rec);
         inventory_.drop_lease(slot);
         if (!ok) {
-            failed_unproven_locked(slot, why == DestroyReason::broken ? "is_broken() on borrow" : "validate() on borrow",
-                                   d);
+            if (!hook_said_no)
+                failed_unproven_locked(slot, why == DestroyReason::broken ? "is_broken() on borrow" : "validate() on borrow",
+                                       d);
             retire_locked(slot, why, d);
         }
         place_locked(slot, now, false, d);

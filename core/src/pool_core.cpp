@@ -63,6 +63,8 @@ PoolCore::PoolCore(PoolOptions options, LeaseMode mode, Capabilities caps)
               .max_concurrent = opt_.max_concurrent_creates},
           std::hash<std::string>{}(opt_.name) ^ static_cast<std::uint64_t>(SteadyClock::now().time_since_epoch().count()))
 {
+    min_idle_ = opt_.min_idle;
+    max_idle_setting_ = opt_.max_idle;
 }
 
 PoolCore::~PoolCore() = default;
@@ -253,7 +255,7 @@ std::vector<LeaseInfo> PoolCore::leases() const
 PoolSnapshot PoolCore::snapshot_locked() const noexcept
 {
     // A resource out for a keepalive check is idle to the outside world.
-    return PoolSnapshot{opt_.max_size,
+    return PoolSnapshot{inventory_.max_size(),
                         inventory_.total(),
                         inventory_.count(SlotState::idle) + keepalive_checks_,
                         inventory_.in_use(),
@@ -270,7 +272,7 @@ PoolStats PoolCore::stats() const
     const PoolSnapshot snap = snapshot_locked();
     PoolStats s;
     s.name = opt_.name;
-    s.max_size = opt_.max_size;
+    s.max_size = inventory_.max_size();
     s.total = snap.total;
     s.idle = snap.idle;
     s.in_use = snap.in_use;

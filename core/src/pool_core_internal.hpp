@@ -23,6 +23,7 @@ struct PoolCore::AcquireContext {
     Deadline deadline{};
     bool has_deadline = false;
     AcquirePhase phase = AcquirePhase::queued;
+    bool waited = false;  // queued at some point: counts as acquired_waited
 
     /// Now + timeout, saturated: `milliseconds::max()` is `Deadline::max()`, no deadline.
     Deadline get_deadline() noexcept

@@ -11,7 +11,7 @@ namespace respool::detail {
 
 std::size_t PoolCore::creation_demand_locked() const noexcept
 {
-    if (closed_) return 0;
+    if (closed_ || paused_) return 0;
     // Each resource in creation will serve `cap_` waiters. A resource out
     // for a check is not spare: a caller arriving now cannot have it.
     const std::size_t creating = inventory_.creating();
@@ -19,7 +19,7 @@ std::size_t PoolCore::creation_demand_locked() const noexcept
     const std::size_t waiting = queue_.size();
     std::size_t need = waiting > covered ? (waiting - covered + cap_ - 1) / cap_ : 0;
     const std::size_t ready = inventory_.count(SlotState::idle) + keepalive_checks_ + creating;
-    if (opt_.min_idle > ready) need = std::max(need, opt_.min_idle - ready);
+    if (min_idle_ > ready) need = std::max(need, min_idle_ - ready);
     if (pending_replacements_ > creating) need = std::max(need, pending_replacements_ - creating);
     return need;
 }
@@ -34,7 +34,7 @@ void PoolCore::start_creations_locked() noexcept
     const std::size_t creating = inventory_.creating();
     const std::size_t target = std::min(governor_.concurrency(real_ns()), creating + want);
     while (creators_ < target &&
-           inventory_.total() + (creators_ - std::min(creators_, creating)) < opt_.max_size) {
+           inventory_.total() + (creators_ - std::min(creators_, creating)) < inventory_.max_size()) {
         ++creators_;
         ++refs_;
         try {
@@ -118,6 +118,7 @@ void PoolCore::creator_main() noexcept
             creation_failed_locked(error, error_text, true, d);
         }
         const std::size_t failures = governor_.consecutive_failures();
+        if (ready_waiters_ > 0) changed_.notify_all();  // wait_ready() counts resources
         lk.unlock();
 
         tell_waiters(d);  // a waiter handed the new resource runs before any listener
@@ -140,8 +141,9 @@ void PoolCore::creator_main() noexcept
 
 void PoolCore::deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept
 {
-    if (closed_) {
-        inventory_.doom(slot, DestroyReason::closed, d.doomed);
+    if (closed_ || inventory_.over_max()) {
+        // Closed, or the pool shrank (resize) while it was being made.
+        inventory_.doom(slot, closed_ ? DestroyReason::closed : DestroyReason::retired, d.doomed);
         return;
     }
     if (shared_ && pending_replacements_ > 0) {
@@ -154,6 +156,7 @@ void PoolCore::deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcep
                 break;
             }
     }
+    if (paused_) return;  // idle until resume()
     // A fresh resource goes straight to the oldest waiters, whoever asked for it.
     while (!queue_.empty() && inventory_.may_lend(*slot)) grant_locked(*queue_.front(), slot, now, d);
 }

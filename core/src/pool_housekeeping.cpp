@@ -31,7 +31,7 @@ void PoolCore::evict_locked(std::int64_t now, Deferred& d) noexcept
         Slot* s = slots[i];
         if (s->state == SlotState::idle) {
             const bool expired = now >= s->expires_ticks;
-            if (expired || (now - s->idle_since_ticks >= idle_timeout_ticks_ && idle > opt_.min_idle)) {
+            if (expired || (now - s->idle_since_ticks >= idle_timeout_ticks_ && idle > min_idle_)) {
                 inventory_.doom(s, expired ? DestroyReason::lifetime : DestroyReason::idle, d.doomed);
                 --idle;
             }

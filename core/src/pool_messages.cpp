@@ -55,6 +55,8 @@ void PoolCore::throw_timeout_locked(const AcquireContext& ctx, std::uint64_t fai
     const bool backing_off = governor_.consecutive_failures() > 0 && governor_.next_allowed() > real;
     if (ctx.phase == AcquirePhase::validating)
         msg += fmt::format("while validating a resource (validation_timeout {} ms)", opt_.validation_timeout.count());
+    else if (paused_)
+        msg += "waiting: the pool is paused (pause() was called; resume() lets acquires through)";
     else
         msg += headline(snap, checking, creators_, circuit, backing_off, governor_.consecutive_failures(), opt_.create_timeout);
     msg += fmt::format(" [{} of max_size {} exist: {} in use, {} idle, {} creating", snap.total, snap.max_size,

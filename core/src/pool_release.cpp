@@ -13,6 +13,12 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     Slot* slot = rec->slot;
     bool broken = rec->broken;
     bool adapter_says_broken = false;
+    // The user's hook first, on the resource as its holder left it; false
+    // is the user's verdict (like mark_broken), not a failed creation.
+    if (!broken && caps_.on_release) [[unlikely]] {
+        RESPOOL_ASSERT_UNLOCKED();
+        broken = !on_release_slot(*slot);
+    }
     // An exclusive resource is the holder's alone until it is back in the
     // pool, so it can be checked and reset without the lock.
     if (!broken && caps_.is_broken) {
@@ -82,6 +88,12 @@ void PoolCore::place_locked(Slot* slot, std::int64_t now, bool returned, Deferre
         retire_locked(slot, DestroyReason::closed, d);
         return;
     }
+    if (inventory_.over_max()) [[unlikely]] {
+        // The pool shrank (resize): whatever is given back first goes.
+        retire_locked(slot, DestroyReason::retired, d);
+        place_locked(slot, now, returned, d);
+        return;
+    }
     if (!slot->held()) {
         if (now >= slot->expires_ticks) {
             retire_locked(slot, DestroyReason::lifetime, d);
@@ -96,7 +108,7 @@ void PoolCore::place_locked(Slot* slot, std::int64_t now, bool returned, Deferre
         return;  // its borrower's check goes on
     }
     // Free (or, shared, with room again): the queue decides.
-    if (!queue_.empty()) {
+    if (!queue_.empty() && !paused_) {
         // Past the fairness window the oldest waiter gets it directly;
         // within it, running threads may take it first.
         if (queue_.hand_off_due(now)) {

@@ -15,6 +15,7 @@ std::string_view to_string(DestroyReason reason) noexcept
     case DestroyReason::broken: return "broken";
     case DestroyReason::validation: return "validation";
     case DestroyReason::closed: return "closed";
+    case DestroyReason::retired: return "retired";
     }
     return "unknown";
 }
@@ -50,15 +51,15 @@ std::string to_string(const PoolStats& s)
 {
     std::string out = fmt::format(
         "pool {}{}: {} of {} exist ({} idle, {} in use, {} creating), {} leases, {} waiting\n"
-        "  acquired {}, created {}, create failures {}, timeouts {}, cancelled {}, rejected {}, leaks suspected {}\n"
-        "  destroyed {} (idle {}, lifetime {}, broken {}, validation {}, closed {}); validations {} ({} failed)\n"
+        "  acquired {} ({} direct, {} waited), created {}, create failures {}, timeouts {}, cancelled {}, rejected {}, leaks suspected {}\n"
+        "  destroyed {} (idle {}, lifetime {}, broken {}, validation {}, closed {}, retired {}); detached {}; validations {} ({} failed)\n"
         "  circuit {} (opened {} times, {} fast failures); leases overdue {}; keepalives {} ({} failed)\n"
         "  wait {}\n  hold {}\n  create {}\n",
         detail::printable(s.name), s.closed ? " (closed)" : "", s.total, s.max_size, s.idle, s.in_use, s.creating, s.leases, s.waiting,
-        s.acquired, s.created, s.create_failures, s.timeouts, s.cancellations, s.rejections, s.leaks_suspected,
+        s.acquired, s.acquired_direct, s.acquired_waited, s.created, s.create_failures, s.timeouts, s.cancellations, s.rejections, s.leaks_suspected,
         s.destroyed.total(), s.destroyed[DestroyReason::idle], s.destroyed[DestroyReason::lifetime],
         s.destroyed[DestroyReason::broken], s.destroyed[DestroyReason::validation],
-        s.destroyed[DestroyReason::closed], s.validations, s.validation_failures, to_string(s.circuit),
+        s.destroyed[DestroyReason::closed], s.destroyed[DestroyReason::retired], s.detached, s.validations, s.validation_failures, to_string(s.circuit),
         s.circuit_opened, s.fast_failures, s.leases_overdue, s.keepalives, s.keepalive_failures, dist(s.acquire_wait),
         dist(s.hold_time), dist(s.create_time));
     if (!s.last_create_error.empty()) out += fmt::format("  last create error: {}\n", detail::printable(s.last_create_error));

@@ -231,9 +231,12 @@ Expected expected_samples(const PoolStats& s, const std::string& p = "respool")
     put("waiters", s.waiting, pool);
     put("max_size", s.max_size, pool);
     put("acquired_total", s.acquired, pool);
+    put("acquired_direct_total", s.acquired_direct, pool);
+    put("acquired_waited_total", s.acquired_waited, pool);
+    put("detached_total", s.detached, pool);
     put("created_total", s.created, pool);
     for (auto r : {DestroyReason::idle, DestroyReason::lifetime, DestroyReason::broken, DestroyReason::validation,
-                   DestroyReason::closed})
+                   DestroyReason::closed, DestroyReason::retired})
         put("destroyed_total", s.destroyed[r], with("reason", std::string(to_string(r))));
     put("create_failures_total", s.create_failures, pool);
     put("acquire_timeouts_total", s.timeouts, pool);

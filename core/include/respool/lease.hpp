@@ -86,6 +86,21 @@ public:
         if (rec_) rec_->broken = true;
     }
 
+    /// Takes the resource out of the pool for good and returns it; the lease
+    /// becomes empty. The pool forgets it (no `destroy`, no `reset`, no
+    /// hooks; counted in `stats().detached`), so its place is free: a waiter
+    /// can get a new one. E.g. a connection handed to a LISTEN loop. Throws
+    /// std::logic_error on an empty lease, and in shared lease mode (other
+    /// holders share the resource; the lease stays valid then).
+    [[nodiscard]] Resource detach()
+    {
+        if (!rec_) detail::throw_empty_lease();
+        detail::Slot* slot = core_->detach(rec_);
+        rec_ = nullptr;
+        res_ = nullptr;
+        return detail::PoolState<A>::take_resource(slot);
+    }
+
     /// "Still working": moves this lease's `max_lease_time` deadline to now
     /// plus `max_lease_time`, so a long but live holder is not flagged overdue.
     void heartbeat() noexcept

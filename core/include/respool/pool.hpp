@@ -25,6 +25,7 @@
 #pragma once
 
 #include <chrono>
+#include <concepts>
 #include <optional>
 #include <respool/detail/source_location.hpp>
 #include <stop_token>
@@ -35,6 +36,7 @@
 #include <respool/detail/pool_state.hpp>
 #include <respool/error.hpp>
 #include <respool/event.hpp>
+#include <respool/hooks.hpp>
 #include <respool/lease.hpp>
 #include <respool/lease_info.hpp>
 #include <respool/options.hpp>
@@ -48,9 +50,10 @@ public:
     using Resource = typename A::Resource;
 
     /// Validates `options` (throws `InvalidOptions`), then starts the
-    /// housekeeper and the creations that fill `min_idle`.
-    explicit Pool(A adapter, PoolOptions options = {})
-        : state_(new detail::PoolState<A>(std::move(adapter), std::move(options)))
+    /// housekeeper and the creations that fill `min_idle`. `hooks`: the
+    /// user's checks on every borrow and return (hooks.hpp; default none).
+    explicit Pool(A adapter, PoolOptions options = {}, Hooks<Resource> hooks = {})
+        : state_(new detail::PoolState<A>(std::move(adapter), std::move(options), std::move(hooks)))
     {
         try {
             state_->start();
@@ -107,8 +110,59 @@ public:
     /// `background_housekeeping = false`.
     void run_maintenance() { state_->run_maintenance(); }
 
+    // --- run-time changes (docs/concepts.md, "Changing a running pool") ---
+
+    /// A new `max_size`, validated like the constructor's (`InvalidOptions`
+    /// naming `max_size`: at least 1, at most `max_pool_size`, not below
+    /// `min_idle`). Growing serves waiters at once; shrinking destroys idle
+    /// resources now and leased ones as they are given back, and starts no
+    /// creation until fewer than the new limit exist. A `max_idle` above it
+    /// is taken as the new limit.
+    void resize(std::size_t max_size) { state_->resize(max_size); }
+    /// A new `min_idle` (`InvalidOptions` naming `min_idle` if it exceeds
+    /// `max_size` or a non-zero `max_idle`); a larger one is refilled at once.
+    void set_min_idle(std::size_t min_idle) { state_->set_min_idle(min_idle); }
+
+    /// Blocks until `min_idle` resources exist (made, not retiring; leased
+    /// ones count). Throws `CreateFailed` with the last creation error if
+    /// creation failed meanwhile and `timeout` passed, `AcquireTimeout`
+    /// saying how many of `min_idle` exist otherwise, `PoolClosed` if the
+    /// pool closes. With `min_idle == 0` it returns at once. For start-up:
+    /// fail fast when the server is unreachable.
+    void wait_ready(std::chrono::milliseconds timeout) { state_->wait_ready(timeout); }
+
+    /// Holds new acquires: they queue (and time out within their deadlines,
+    /// saying the pool is paused), no resource is lent or created (no
+    /// `min_idle` refill), `try_acquire` returns nullopt. Leases out are
+    /// untouched and may be given back. Idempotent.
+    void pause() { state_->pause(); }
+    /// Ends a pause: waiters are served at once from idle resources, then
+    /// creations start for the rest. Idempotent.
+    void resume() { state_->resume(); }
+
+    /// Retires every resource that exists now: idle ones are destroyed at
+    /// once (reason `retired`), leased ones when given back, and none of them
+    /// is lent again (shared ones take no new lease). New ones are made as
+    /// needed. Creations already in flight are not affected.
+    void retire_all() { state_->retire_all(); }
+    /// Runs `pred(const Resource&)` on each resource idle now, on this
+    /// thread, outside the lock, one at a time (the resource is not lent
+    /// meanwhile), and retires those for which it returns true (reason
+    /// `retired`). Leased resources are not examined (their holders are
+    /// using them); use `retire_all` for those. An exception from `pred`
+    /// puts the resource back and propagates.
+    template <class Pred>
+        requires std::predicate<Pred&, const Resource&>
+    void retire_if(Pred pred)
+    {
+        state_->retire_if([&pred](const detail::Slot& slot) {
+            return static_cast<bool>(pred(detail::PoolState<A>::resource_of(slot)));
+        });
+    }
+
     /// The adapter, e.g. to read its configuration. Calls on it must be thread-safe.
     A& adapter() noexcept { return state_->adapter(); }
+    /// The options the pool was made with (`stats().max_size` shows a resize).
     const PoolOptions& options() const noexcept { return state_->options(); }
 
 private:

@@ -7,8 +7,9 @@
 //
 //   gauges     <prefix>_resources, _resources_idle, _resources_in_use,
 //              _resources_creating, _leases, _waiters, _max_size
-//   counters   <prefix>_acquired_total, _created_total,
-//              _destroyed_total{reason="idle|lifetime|broken|validation|closed"},
+//   counters   <prefix>_acquired_total, _acquired_direct_total, _acquired_waited_total,
+//              _detached_total, _created_total,
+//              _destroyed_total{reason="idle|lifetime|broken|validation|closed|retired"},
 //              _create_failures_total, _acquire_timeouts_total,
 //              _acquire_cancellations_total, _acquire_rejections_total,
 //              _validations_total, _validation_failures_total, _leaks_suspected_total,

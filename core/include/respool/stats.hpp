@@ -26,10 +26,11 @@ enum class DestroyReason {
     broken,      ///< `is_broken`, `mark_broken()` or a failed `reset`
     validation,  ///< `validate` said no (or threw, or ran out of time)
     closed,      ///< the pool was closed
+    retired,     ///< `retire_all`, `retire_if`, or `resize` below the number that existed
 };
-inline constexpr std::size_t destroy_reason_count = 5;
+inline constexpr std::size_t destroy_reason_count = 6;
 
-/// "idle", "lifetime", "broken", "validation" or "closed".
+/// "idle", "lifetime", "broken", "validation", "closed" or "retired".
 RESPOOL_API std::string_view to_string(DestroyReason reason) noexcept;
 
 /// The creation breaker: closed (creating normally), open (creation kept
@@ -106,6 +107,9 @@ struct PoolStats {
 
     // counters
     std::uint64_t acquired = 0;         ///< leases handed out
+    std::uint64_t acquired_direct = 0;  ///< of `acquired`: served without queuing
+    std::uint64_t acquired_waited = 0;  ///< of `acquired`: served after queuing (the pool was short)
+    std::uint64_t detached = 0;         ///< resources taken out of the pool by `Lease::detach`
     std::uint64_t created = 0;          ///< resources made
     DestroyCounts destroyed;            ///< resources destroyed, by reason
     std::uint64_t create_failures = 0;  ///< `create` threw

@@ -13,6 +13,8 @@ namespace respool::detail {
 
 struct Counters {
     std::uint64_t acquired = 0;
+    std::uint64_t acquired_waited = 0;   // of `acquired`: the call queued first
+    std::uint64_t detached = 0;
     std::uint64_t created = 0;
     std::uint64_t create_failures = 0;   // create threw, or a new resource failed before proving itself
     std::uint64_t timeouts = 0;
@@ -35,6 +37,9 @@ struct Counters {
     void fill(PoolStats& s) const
     {
         s.acquired = acquired;
+        s.acquired_direct = acquired - acquired_waited;
+        s.acquired_waited = acquired_waited;
+        s.detached = detached;
         s.created = created;
         s.destroyed = destroyed;
         s.create_failures = create_failures;

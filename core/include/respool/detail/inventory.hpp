@@ -13,6 +13,7 @@
 // here calls user code.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <cstddef>
@@ -28,7 +29,7 @@ namespace respool::detail {
 
 class Inventory {
 public:
-    Inventory(std::size_t max_size, std::size_t cap) noexcept : max_size_(max_size), cap_(cap) {}
+    Inventory(std::size_t max_size, std::size_t cap) noexcept : max_size_(max_size), ceiling_(max_size), cap_(cap) {}
     Inventory(const Inventory&) = delete;
     Inventory& operator=(const Inventory&) = delete;
 
@@ -37,6 +38,17 @@ public:
     /// destroyed and creations in flight.
     std::size_t total() const noexcept { return slots_.size() + count(SlotState::destroying) + creating_; }
     bool at_max() const noexcept { return total() >= max_size_; }
+    /// The limit now (`Pool::resize` changes it).
+    std::size_t max_size() const noexcept { return max_size_; }
+    /// A new limit. Lowering it below `total()` starts no creation until
+    /// enough places are freed; the pool retires the excess (PoolCore).
+    void set_max_size(std::size_t n) noexcept
+    {
+        max_size_ = n;
+        ceiling_ = std::max(n, total());
+    }
+    /// Above the limit (after a shrink), not counting slots already retiring.
+    bool over_max() const noexcept { return total() - count(SlotState::retiring) > max_size_; }
     std::size_t creating() const noexcept { return creating_; }
     std::size_t count(SlotState s) const noexcept { return counts_[static_cast<std::size_t>(s)]; }
     /// Slots with at least one lease.
@@ -55,8 +67,16 @@ public:
     }
 
     // --- creations ---
-    void begin_creation() noexcept { ++creating_; }
-    void creation_failed() noexcept { --creating_; }
+    void begin_creation() noexcept
+    {
+        assert(!at_max());
+        ++creating_;
+    }
+    void creation_failed() noexcept
+    {
+        --creating_;
+        lower_ceiling();
+    }
     /// A created resource joins, idle. Grows the lists (allocates), so that
     /// lending and returning never do.
     void add(Slot* s);
@@ -114,6 +134,16 @@ public:
     {
         assert(counts_[static_cast<std::size_t>(SlotState::destroying)] >= n);
         counts_[static_cast<std::size_t>(SlotState::destroying)] -= n;
+        lower_ceiling();
+    }
+    /// Takes `s` (no lease, no pin) out of the pool for good without
+    /// destroying it (`Lease::detach`): its place is free at once.
+    void forget(Slot* s) noexcept
+    {
+        assert(!s->held());
+        set_state(s, SlotState::destroying);
+        --counter(SlotState::destroying);
+        lower_ceiling();
     }
 
     // --- finding ---
@@ -161,10 +191,14 @@ private:
         assert(count(SlotState::idle) + count(SlotState::leased) + count(SlotState::checking) +
                    count(SlotState::retiring) == slots_.size());
         assert(idle_.size() == count(SlotState::idle));
-        assert(total() <= max_size_);
+        assert(total() <= ceiling_);
     }
+    // After a shrink, places above the new limit go as they are freed, and
+    // none is taken again: the most that may be taken only falls.
+    void lower_ceiling() noexcept { ceiling_ = std::max(max_size_, std::min(ceiling_, total())); }
 
-    const std::size_t max_size_;
+    std::size_t max_size_;
+    std::size_t ceiling_;  // most places that may be taken: max_size_, or more just after a shrink
     const std::size_t cap_;
     std::vector<Slot*> slots_;
     IdleList idle_;

@@ -29,6 +29,7 @@
 
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <string>
@@ -58,6 +59,8 @@ struct Capabilities {
     bool validate = false;
     bool reset = false;
     bool interrupt = false;
+    bool on_acquire = false;  // Hooks::on_acquire is set
+    bool on_release = false;  // Hooks::on_release is set
 };
 
 class RESPOOL_API PoolCore {
@@ -90,6 +93,20 @@ public:
     void run_maintenance();
     const PoolOptions& options() const noexcept { return opt_; }
 
+    // run-time changes (pool_runtime.cpp); see Pool for the contracts
+    void resize(std::size_t max_size);
+    void set_min_idle(std::size_t min_idle);
+    void wait_ready(std::chrono::milliseconds timeout);
+    void pause();
+    void resume();
+    void retire_all();
+    /// `pred` runs outside the lock on each idle slot, one at a time.
+    void retire_if(const std::function<bool(const Slot&)>& pred);
+    /// Takes the lease's resource out of the pool for good; returns its slot,
+    /// no longer the pool's, for the caller to empty and delete. Throws
+    /// std::logic_error in shared mode (the lease stays valid then).
+    Slot* detach(LeaseRecord* record);
+
 protected:
     virtual ~PoolCore();
 
@@ -100,6 +117,11 @@ protected:
     virtual bool validate_slot(Slot& slot, Deadline deadline) noexcept = 0;
     virtual bool reset_slot(Slot& slot) noexcept = 0;
     virtual void interrupt_slot(Slot& slot) noexcept = 0;
+    // The user's Hooks (only called when `caps_` says they are set).
+    virtual bool on_acquire_slot(Slot& slot) noexcept = 0;
+    virtual bool on_release_slot(Slot& slot) noexcept = 0;
+    /// A hook threw: logged as a warning naming the hook (unlocked).
+    void report_hook_failure(const char* hook, const char* what) const noexcept;
 
 private:
     struct AcquireContext;
@@ -174,7 +196,7 @@ private:
     const bool shared_;
     const std::size_t cap_;
     const Capabilities caps_;
-    const std::size_t max_idle_;
+    std::size_t max_idle_;  // guarded by mu_ (resize changes it)
     const TimeBase time_;
     const std::int64_t validate_after_idle_ticks_;
     const std::int64_t idle_timeout_ticks_;
@@ -205,6 +227,10 @@ private:
     std::size_t pending_replacements_ = 0;   // shared mode, make-before-break
     bool closed_ = false;
     bool strict_reported_ = false;
+    bool paused_ = false;                    // pause(): no lending, no creating (pool_runtime.cpp)
+    std::size_t min_idle_ = 0;               // set_min_idle() changes it; the limit is inventory_.max_size()
+    std::size_t max_idle_setting_ = 0;       // options' max_idle; 0 = follow max_size
+    std::size_t ready_waiters_ = 0;          // threads in wait_ready(): creations notify changed_
     std::uint64_t next_id_ = 1;
     std::minstd_rand rng_{0x5eed};
 };

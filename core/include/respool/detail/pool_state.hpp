@@ -3,10 +3,14 @@
 // compile to nothing.
 #pragma once
 
+#include <exception>
+#include <functional>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
 #include <respool/adapter.hpp>
+#include <respool/hooks.hpp>
 #include <respool/detail/pool_core.hpp>
 
 namespace respool::detail {
@@ -21,15 +25,27 @@ public:
         Resource resource;
     };
 
-    PoolState(A adapter, PoolOptions options)
+    PoolState(A adapter, PoolOptions options, Hooks<Resource> hooks)
         : PoolCore(std::move(options), mode_of(adapter),
-                   Capabilities{HasIsBroken<A>, HasValidate<A>, HasReset<A>, HasInterrupt<A>}),
-          adapter_(std::move(adapter))
+                   Capabilities{HasIsBroken<A>, HasValidate<A>, HasReset<A>, HasInterrupt<A>,
+                                static_cast<bool>(hooks.on_acquire), static_cast<bool>(hooks.on_release)}),
+          adapter_(std::move(adapter)), hooks_(std::move(hooks))
     {
     }
 
     A& adapter() noexcept { return adapter_; }
     static Resource& resource_of(Slot* slot) noexcept { return static_cast<TypedSlot*>(slot)->resource; }
+    static const Resource& resource_of(const Slot& slot) noexcept
+    {
+        return static_cast<const TypedSlot&>(slot).resource;
+    }
+    /// Moves the resource out of a slot the pool has let go (`PoolCore::detach`)
+    /// and frees the slot; the adapter's `destroy` is not called.
+    static Resource take_resource(Slot* slot)
+    {
+        std::unique_ptr<TypedSlot> typed(static_cast<TypedSlot*>(slot));
+        return Resource(std::move(typed->resource));
+    }
 
 private:
     ~PoolState() override = default;
@@ -118,7 +134,28 @@ private:
         }
     }
 
+    bool on_acquire_slot(Slot& slot) noexcept override
+    {
+        return run_hook(hooks_.on_acquire, "on_acquire", slot);
+    }
+    bool on_release_slot(Slot& slot) noexcept override
+    {
+        return run_hook(hooks_.on_release, "on_release", slot);
+    }
+    bool run_hook(const std::function<bool(Resource&)>& hook, const char* name, Slot& slot) noexcept
+    {
+        try {
+            return hook(static_cast<TypedSlot&>(slot).resource);
+        } catch (const std::exception& e) {
+            report_hook_failure(name, e.what());
+        } catch (...) {
+            report_hook_failure(name, "an exception not derived from std::exception");
+        }
+        return false;  // cannot tell: do not lend it
+    }
+
     A adapter_;
+    const Hooks<Resource> hooks_;
 };
 
 } // namespace respool::detail
