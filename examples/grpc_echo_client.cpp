@@ -21,7 +21,7 @@
 #include <respool/pool.hpp>
 
 #include "echo.grpc.pb.h"
-#include "grpc_echo_server.hpp"
+#include "echo/echo_server.hpp"
 
 using namespace std::chrono_literals;
 using ChannelPool = respool::Pool<respool::grpc::ChannelAdapter>;
@@ -34,13 +34,13 @@ void one_call(ChannelPool& pool, int i)
 {
     try {
         auto lease = pool.acquire(respool::AcquireOptions{.timeout = 500ms});
-        auto stub = respool::grpc::make_stub<respool::test::Echo>(lease);
+        auto stub = respool::grpc::make_stub<example::Echo>(lease);
         ::grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + 1s);
-        respool::test::EchoRequest request;
+        example::EchoRequest request;
         request.set_message(fmt::format("call {}", i));
         request.set_sleep_ms(20);  // the server holds each call a little
-        respool::test::EchoReply reply;
+        example::EchoReply reply;
         const ::grpc::Status status = stub->Say(&ctx, request, &reply);
         // No mark_broken() on UNAVAILABLE: a server may answer so while its
         // connection is fine; the pool checks the channel's state on return.
@@ -62,12 +62,12 @@ void print_spread(const respool::PoolStats& s)
 
 int main(int argc, char** argv)
 {
-    std::unique_ptr<respool::test::GrpcEchoServer> own_server;
+    std::unique_ptr<example::EchoServer> own_server;
     std::string target;
     if (argc > 1) {
         target = argv[1];
     } else {
-        own_server = std::make_unique<respool::test::GrpcEchoServer>();
+        own_server = std::make_unique<example::EchoServer>();
         target = own_server->address();
     }
     const int threads = argc > 2 ? std::atoi(argv[2]) : 32;

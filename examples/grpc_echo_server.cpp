@@ -13,15 +13,15 @@
 #include <iostream>
 #include <string>
 
-#include "grpc_echo_server.hpp"
+#include "echo/echo_server.hpp"
 
 int main(int argc, char** argv)
 {
-    respool::test::GrpcEchoServerOptions options;
+    example::EchoServerOptions options;
     if (argc > 1) options.port = static_cast<std::uint16_t>(std::atoi(argv[1]));
     if (argc > 2) options.max_concurrent_streams = std::atoi(argv[2]);
 
-    respool::test::GrpcEchoServer server{options};
+    example::EchoServer server{options};
     std::printf("echo server on %s (health: SERVING); commands: up, down, restart, quit\n",
                 server.address().c_str());
     std::fflush(stdout);
@@ -32,9 +32,7 @@ int main(int argc, char** argv)
         else if (line == "restart") server.restart();
         else if (line == "quit") break;
         else continue;
-        const auto s = server.stats();
-        std::printf("%s: %llu calls so far from %zu connections\n", line.c_str(),
-                    static_cast<unsigned long long>(s.calls), s.distinct_peers);
+        std::printf("%s: %llu calls so far\n", line.c_str(), static_cast<unsigned long long>(server.calls()));
         std::fflush(stdout);
     }
     // Without a terminal (stdin closed) keep serving until a signal ends the process.

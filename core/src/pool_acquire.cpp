@@ -88,7 +88,7 @@ void PoolCore::tell_locked(Waiter& w, WaitOutcome outcome, Deferred& d) noexcept
     ++w.signals;
     w.next_told = d.told;
     d.told = &w;
-    if (was_front && outcome != WaitOutcome::granted) hint_next_locked();
+    if (was_front && outcome != WaitOutcome::granted) hint_next_locked(d);
 }
 
 void PoolCore::grant_locked(Waiter& w, Slot* slot, std::int64_t now, Deferred& d) noexcept
@@ -105,10 +105,20 @@ void PoolCore::grant_locked(Waiter& w, Slot* slot, std::int64_t now, Deferred& d
     d.told = &w;
 }
 
-void PoolCore::hint_next_locked() noexcept
+void PoolCore::hint_next_locked(Deferred& d) noexcept
 {
     // The oldest waiter left: if something is free, the next one should look.
-    if (!queue_.empty() && inventory_.spare() > 0) queue_.hint_front();
+    if (!queue_.empty() && inventory_.spare() > 0) hint_front_locked(d);
+}
+
+void PoolCore::hint_front_locked(Deferred& d) noexcept
+{
+    // Posted after the lock is released, like a final outcome: a wake-up is
+    // a system call, and the woken thread's first act is to take this lock.
+    Waiter* w = queue_.hint_front();
+    if (!w) return;
+    if (d.hinted && d.hinted != w) d.hinted->signal(*d.hinted);  // a second one in one go: rare
+    d.hinted = w;
 }
 
 LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
@@ -128,13 +138,17 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
     start_creations_locked();
 
     auto cancel = [this, &w]() noexcept {
+        Waiter* next = nullptr;
         {
             Lock guard(mu_);
             if (!w.queued()) return;  // served or failed already: nothing more may be signalled
             Deferred told;
             tell_locked(w, WaitOutcome::cancelled, told);
+            told.told = nullptr;  // signalled below, with the next waiter's hint if there is one
+            next = told.hinted;
         }
         w.signal(w);
+        if (next) next->signal(*next);
     };
     std::optional<std::stop_callback<decltype(cancel)>> on_stop;
     if (ctx.stop.stop_possible()) {
@@ -155,12 +169,13 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
             continue;
         }
         if (!w.queued()) break;
+        const bool hinted = w.woken;
         const std::int64_t now = time_.ticks();
         if (queue_.front() == &w) {
             if (Slot* slot = inventory_.find(opt_.idle_order, ctx.thread, now, d.doomed)) {
                 queue_.remove(w, WaitOutcome::left);
                 rec = lease_locked(slot, ctx, now);
-                hint_next_locked();
+                hint_next_locked(d);
                 break;
             }
             if (d.doomed) continue;  // expired ones met on the way: destroy them before sleeping
@@ -168,12 +183,25 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
         if (SteadyClock::now() >= deadline) {
             const bool was_front = queue_.front() == &w;
             queue_.remove(w, WaitOutcome::left);
-            if (was_front) hint_next_locked();
+            if (was_front) hint_next_locked(d);
             break;
         }
-        w.woken = false;
+        Deadline sleep_until = deadline;
+        if (hinted && queue_.front() == &w && queue_.may_overtake(now)) {
+            // Woken for a resource that a running thread took first: the
+            // wake-up was paid for nothing, and the next one likely would be
+            // too (a thread that gives a resource back often takes it again at
+            // once). Stay out of the hints for a while (`woken` stays set) and
+            // look again by ourselves, at growing intervals, never longer than
+            // the fairness window; once past it, a returned resource is handed
+            // to us directly.
+            w.quiet = w.quiet.count() == 0 ? first_quiet_ : std::min(2 * w.quiet, quiet_cap_);
+            sleep_until = std::min(deadline, SteadyClock::now() + w.quiet);
+        } else {
+            w.woken = false;
+        }
         lk.unlock();
-        if (w.parker.wait_until(deadline)) ++consumed;
+        if (w.parker.wait_until(sleep_until)) ++consumed;
         if (LeaseRecord* granted = w.grant.load(std::memory_order_acquire)) {
             // Handed a resource: the granter leased it in our name, so we
             // leave without touching the lock (which is what makes a

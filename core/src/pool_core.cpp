@@ -45,6 +45,10 @@ PoolCore::PoolCore(PoolOptions options, LeaseMode mode, Capabilities caps)
       keepalive_ticks_(ticks_or_never(time_, opt_.keepalive_interval)),
       max_lease_ticks_(ticks_or_never(time_, opt_.max_lease_time)),
       validation_is_the_judge_(caps.validate && opt_.validate_after_idle.count() == 0),
+      // Capped at 1 ms whatever the window: a free resource waits at most
+      // that long for a quiet waiter, at one wake-up per interval.
+      quiet_cap_(std::min<std::chrono::nanoseconds>(opt_.fairness_window, std::chrono::milliseconds(1))),
+      first_quiet_(std::max<std::chrono::nanoseconds>(quiet_cap_ / 8, std::chrono::microseconds(1))),
       inventory_(opt_.max_size, cap_),
       queue_(time_.to_ticks(opt_.fairness_window)),
       leases_(opt_.max_tracked_sites),
@@ -104,6 +108,7 @@ void PoolCore::tell_waiters(Deferred& d) noexcept
         w->signal(*w);
         w = next;
     }
+    if (Waiter* w = std::exchange(d.hinted, nullptr)) w->signal(*w);
 }
 
 void PoolCore::run_unlocked(Deferred& d) noexcept

@@ -48,13 +48,13 @@ struct PoolCore::ThreadWaiter final : Waiter {
 };
 
 /// What a thread owes once it releases the lock, in this order: signals to
-/// waiters it dequeued (wake first: they are ready to run), stop requests to
+/// waiters it dequeued or hinted (wake first: they are ready to run), stop requests to
 /// lease holders, destruction of doomed slots, and the log lines and events
 /// about creation failures found on the way. The thread must hold a
 /// reference to the pool until it has run and settled it.
 ///
 /// Built and destroyed on every acquire and release, so the common part is
-/// three words; what only close, housekeeping and failures need is
+/// four words; what only close, housekeeping and failures need is
 /// allocated when first needed.
 struct PoolCore::DeferredRare {
     std::vector<std::stop_source> stops;
@@ -69,6 +69,7 @@ struct PoolCore::DeferredRare {
 struct PoolCore::Deferred {
     using Rare = DeferredRare;
     Waiter* told = nullptr;     // linked by Waiter::next_told
+    Waiter* hinted = nullptr;   // the oldest waiter, told to look again
     Slot* doomed = nullptr;     // linked by Slot::next_doomed
     std::size_t destroyed = 0;  // run, waiting to be settled
     DestroyCounts destroyed_by_reason;
@@ -79,7 +80,10 @@ struct PoolCore::Deferred {
         if (!rare) rare = std::make_unique<Rare>();
         return *rare;
     }
-    bool empty() const noexcept { return told == nullptr && doomed == nullptr && destroyed == 0 && !rare; }
+    bool empty() const noexcept
+    {
+        return told == nullptr && hinted == nullptr && doomed == nullptr && destroyed == 0 && !rare;
+    }
 };
 
 std::string format_duration(std::chrono::nanoseconds d);

@@ -104,7 +104,7 @@ void PoolCore::place_locked(Slot* slot, std::int64_t now, bool returned, Deferre
                 grant_locked(*queue_.front(), slot, now, d);
             return;
         }
-        queue_.hint_front();
+        hint_front_locked(d);
         return;
     }
     if (slot->state == SlotState::idle && inventory_.count(SlotState::idle) > max_idle_)

@@ -1,5 +1,5 @@
 // The gRPC target: the in-process echo server with the standard health
-// service (tests/support/grpc_echo_server) and a pool of channels, each its
+// service (examples/echo/echo_server) and a pool of channels, each its
 // own HTTP/2 connection carrying up to two calls at once. Its fault: the
 // server shuts down (calls in flight are cancelled, connections close), and
 // later starts again on the same port.
@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 
 #include "echo.grpc.pb.h"
+#include "echo/echo_server.hpp"
 #include "pooled_target.hpp"
-#include "support/grpc_echo_server.hpp"
 #include "targets.hpp"
 
 namespace demo {
@@ -21,10 +21,10 @@ namespace {
 // this many calls at once before it opens another connection.
 constexpr std::size_t calls_per_channel = 2;
 
-std::unique_ptr<respool::test::GrpcEchoServer> start_server(std::uint16_t port)
+std::unique_ptr<example::EchoServer> start_server(std::uint16_t port)
 {
     try {
-        return std::make_unique<respool::test::GrpcEchoServer>(respool::test::GrpcEchoServerOptions{.port = port});
+        return std::make_unique<example::EchoServer>(example::EchoServerOptions{.port = port});
     } catch (const std::exception& e) {
         if (port != 0 && port_in_use(port))
             throw StartError(fmt::format("cannot start the gRPC echo server: port {} is in use by another "
@@ -80,13 +80,13 @@ public:
 protected:
     void use(Lease& lease, std::uint64_t n) override
     {
-        auto stub = respool::grpc::make_stub<respool::test::Echo>(lease);
+        auto stub = respool::grpc::make_stub<example::Echo>(lease);
         ::grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + request_timeout);
-        respool::test::EchoRequest request;
+        example::EchoRequest request;
         request.set_message(std::to_string(n));
         request.set_sleep_ms(static_cast<int>(hold_time.count()));
-        respool::test::EchoReply reply;
+        example::EchoReply reply;
         const ::grpc::Status status = stub->Say(&ctx, request, &reply);
         // No mark_broken: UNAVAILABLE may come from a healthy connection; the
         // pool checks the channel's state when the lease comes back.
@@ -97,7 +97,7 @@ protected:
     }
 
 private:
-    std::unique_ptr<respool::test::GrpcEchoServer> server_;
+    std::unique_ptr<example::EchoServer> server_;
 };
 
 } // namespace

@@ -101,3 +101,51 @@ TEST_CASE("within the fairness window a running thread may take a freed resource
     }
     CHECK(barged_rounds > 0);
 }
+
+TEST_CASE("a waiter woken for a resource that a running thread took first still gets the next free one, unhinted")
+{
+    // After a wasted wake-up the oldest waiter takes no hints for a while
+    // and looks again by itself (at most every millisecond). The manual clock
+    // stands still, so the waiter never leaves the fairness window: nothing
+    // but its own look can serve it once hints stop. If it slept on to its
+    // deadline instead, it would be served only after 8 s.
+    Fixture f;
+    PoolOptions o = f.options(1);
+    o.fairness_window = std::chrono::hours(1);
+    FakePool pool{f.adapter(), o};
+    std::optional<FakeLease> held{pool.acquire()};
+    std::atomic<bool> armed{false};
+    std::atomic<bool> served{false};
+    std::jthread waiter([&] {
+        try {
+            for (;;) {
+                auto lease = pool.acquire({.timeout = 8s});
+                if (armed) break;  // else it won a race below: give back and queue again
+            }
+            served = true;
+        } catch (const AcquireTimeout&) {
+        }
+    });
+    // Give back and take again at once, until this thread wins the race
+    // against the hinted waiter (nearly always the first time).
+    bool barged = false;
+    for (int round = 0; round < 100 && !barged; ++round) {
+        REQUIRE(testing::eventually([&] { return pool.stats().waiting == 1; }));
+        held.reset();
+        if (auto again = pool.try_acquire()) {
+            barged = true;
+            held.emplace(std::move(*again));
+        } else {
+            held.emplace(pool.acquire());  // the waiter had it: wait for it back
+        }
+    }
+    REQUIRE(barged);
+    std::this_thread::sleep_for(50ms);  // let the hinted waiter wake, find nothing and go quiet
+    armed = true;
+    const auto start = SteadyClock::now();
+    held.reset();  // no hint reaches a quiet waiter
+    waiter.join();
+    CHECK(served);
+    CHECK(ms_since(start) < 5'000);  // a few milliseconds on a quiet machine
+    CHECK(pool.stats().waiting == 0);
+}

@@ -15,7 +15,7 @@ cxx=${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14)}
 
 mkdir -p "$work/corpus"
 "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -I "$top/adapters/tcp/include" \
+    -I "$top/adapters/tcp/include" -I "$top/core/include" \
     "$top/tests/tcp/fuzz_frame.cpp" "$top/adapters/tcp/src/frame_reader.cpp" \
     -o "$work/fuzz_frame"
 

@@ -11,7 +11,8 @@
 
 namespace respool::tcp {
 
-struct Socket::Impl {
+// Private to the library even though Socket is exported.
+struct RESPOOL_TCP_LOCAL Socket::Impl {
     Impl(int fd, SSL* ssl, std::string endpoint, std::string peer, std::size_t max_line,
          std::size_t max_frame) noexcept;
     ~Impl();  // TLS close_notify (best effort, never waits), then close

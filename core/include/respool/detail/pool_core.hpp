@@ -138,7 +138,8 @@ private:
     RESPOOL_LOCAL LeaseRecord* lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now);
     RESPOOL_LOCAL void grant_locked(Waiter& w, Slot* slot, std::int64_t now, Deferred& d) noexcept;
     RESPOOL_LOCAL void tell_locked(Waiter& w, WaitOutcome outcome, Deferred& d) noexcept;
-    RESPOOL_LOCAL void hint_next_locked() noexcept;
+    RESPOOL_LOCAL void hint_next_locked(Deferred& d) noexcept;
+    RESPOOL_LOCAL void hint_front_locked(Deferred& d) noexcept;
 
     // giving back (pool_release.cpp)
     RESPOOL_LOCAL void place_locked(Slot* slot, std::int64_t now, bool returned, Deferred& d) noexcept;
@@ -189,6 +190,10 @@ private:
     // the judge of health, so only a passed validation proves a new resource
     // (a lease given back is no proof: nothing checked it).
     const bool validation_is_the_judge_;
+    // The oldest waiter's own look-again interval after a wasted wake-up
+    // (see wait_locked): starts at first_quiet_, doubles up to quiet_cap_.
+    const std::chrono::nanoseconds quiet_cap_;
+    const std::chrono::nanoseconds first_quiet_;
 
     mutable PoolMutex mu_;
     // Everything below is guarded by mu_.

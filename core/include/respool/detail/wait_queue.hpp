@@ -6,20 +6,24 @@
 // (the waiter is only told to look again), which keeps throughput near a
 // barging pool's; once it has waited longer, every freed resource goes to it
 // directly (hand-off) until the queue drains. A window of 0 is strict FIFO.
+// A hint that finds the resource taken by a running thread was a wake-up
+// paid for nothing; the waiter then stays out of the hints for a while and
+// looks by itself (see `Waiter::quiet` and PoolCore::wait_locked), so a pool
+// with more threads than resources does not pay a wake-up per return.
 //
 // A `Waiter` is a node that lives with whoever waits — a sleeping thread's
 // stack frame today, a completion handler's state for an asynchronous
 // acquire — linked into the queue. The queue knows a waiter only through
-// its `signal` function, which must not run user code (it is called under
-// the pool's lock for hints): a thread's parker post. A final outcome
-// (granted, failed, closed, cancelled) is set under the lock by whoever
-// dequeues the waiter, and signalled after the lock is released (see
+// its `signal` function, which must not run user code: a thread's parker
+// post. Outcomes (granted, failed, closed, cancelled) and hints are set
+// under the lock, and signalled after the lock is released (see
 // `Deferred`), so a completion handler could run there.
 //
 // Not thread-safe: every member is called under the pool's lock.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -50,6 +54,7 @@ struct Waiter {
     std::int64_t enqueued_ticks = 0;
     WaitOutcome outcome = WaitOutcome::waiting;
     bool woken = false;             // hinted that a resource may be free; cleared when it looks again
+    std::chrono::nanoseconds quiet{0};  // after a wasted hint: how long it looks by itself before the next
     bool circuit_open = false;      // with `failed`: the failure opened the breaker
     // Set before the outcome `granted` is published; a thread reads it
     // without the lock once it sees it (release/acquire).
@@ -90,17 +95,18 @@ public:
     {
         return head_ != nullptr && (window_ == 0 || now - head_->enqueued_ticks >= window_);
     }
-    /// Tells the oldest waiter, if it is not told already, that a resource
-    /// may be free for it to take. At most one hint is outstanding per waiter,
-    /// so a burst of returns wakes it once.
-    void hint_front() noexcept
+    /// Marks the oldest waiter, unless it is told already (or quiet after a
+    /// wasted wake-up), as told that a resource may be free for it to take,
+    /// and returns it: the caller owes it one signal after the lock is
+    /// released. At most one hint is outstanding per waiter, so a burst of
+    /// returns wakes it once.
+    [[nodiscard]] Waiter* hint_front() noexcept
     {
         Waiter* f = head_;
-        if (f && !f->woken) {
-            f->woken = true;
-            ++f->signals;
-            f->signal(*f);
-        }
+        if (!f || f->woken) return nullptr;
+        f->woken = true;
+        ++f->signals;
+        return f;
     }
 
 private:

@@ -32,6 +32,8 @@
 
 #include <grpcpp/channel.h>
 
+#include <respool/grpc/export.hpp>
+
 namespace respool::grpc {
 
 namespace detail {
@@ -44,7 +46,7 @@ struct ChannelHealth {
 } // namespace detail
 
 /// A pooled channel: the adapter's `Resource`. Move-only.
-class Channel {
+class RESPOOL_GRPC_API Channel {
 public:
     /// `shutdown`, when given, is released with the Channel (destroyed or
     /// given up): the adapter's handle that then shuts the channel's sockets
@@ -75,12 +77,12 @@ private:
 };
 
 /// "IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE" or "SHUTDOWN".
-std::string_view state_name(grpc_connectivity_state state) noexcept;
+RESPOOL_GRPC_API std::string_view state_name(grpc_connectivity_state state) noexcept;
 
 /// Why `ChannelAdapter::create` gave up on a channel. The message names the
 /// target, the time waited, the last connectivity state and grpc's reason
 /// (e.g. "Connection refused", a certificate error); never a secret.
-class ChannelError : public std::runtime_error {
+class RESPOOL_GRPC_API ChannelError : public std::runtime_error {
 public:
     enum class Kind {
         not_ready,  ///< the channel did not reach READY before the deadline
@@ -120,7 +122,7 @@ private:
 };
 
 /// "not_ready", "unhealthy", "tls".
-std::string_view to_string(ChannelError::Kind kind) noexcept;
+RESPOOL_GRPC_API std::string_view to_string(ChannelError::Kind kind) noexcept;
 
 /// A fresh stub of `Service` on a lease's channel (or on a `Channel`). Cheap;
 /// make one per lease and drop it with the lease.

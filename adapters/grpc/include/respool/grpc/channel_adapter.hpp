@@ -34,6 +34,7 @@
 #include <respool/deadline.hpp>
 #include <respool/grpc/channel.hpp>
 #include <respool/grpc/channel_options.hpp>
+#include <respool/grpc/export.hpp>
 
 namespace respool::grpc {
 
@@ -42,7 +43,7 @@ class ChannelFactory;
 } // namespace detail
 
 /// Pooled gRPC channels to one target, shared by up to a cap of calls each.
-class ChannelAdapter {
+class RESPOOL_GRPC_API ChannelAdapter {
 public:
     using Resource = Channel;
 

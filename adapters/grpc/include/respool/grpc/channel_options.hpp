@@ -27,6 +27,7 @@
 #include <variant>
 
 #include <respool/options.hpp>
+#include <respool/grpc/export.hpp>
 
 namespace grpc {
 class ChannelCredentials;
@@ -115,10 +116,10 @@ struct ChannelOptions {
 
 /// Throws `respool::InvalidOptions` naming the field and the rule when `options`
 /// (with `target`) cannot work. `ChannelAdapter`'s constructor calls it.
-void check_options(const std::string& target, const ChannelOptions& options);
+RESPOOL_GRPC_API void check_options(const std::string& target, const ChannelOptions& options);
 
 /// One line describing the options for logs; the private key shows as
 /// "<redacted>", never its text.
-std::string describe(const ChannelOptions& options);
+RESPOOL_GRPC_API std::string describe(const ChannelOptions& options);
 
 } // namespace respool::grpc

@@ -37,6 +37,7 @@
 #include <respool/error.hpp>
 #include <respool/pg/connection.hpp>
 #include <respool/pg/options.hpp>
+#include <respool/pg/export.hpp>
 
 namespace respool::pg {
 
@@ -45,7 +46,7 @@ struct Settings;
 }
 
 /// The PostgreSQL adapter. Copyable; copies share their immutable settings.
-class Adapter {
+class RESPOOL_PG_API Adapter {
 public:
     using Resource = Connection;
 

@@ -33,6 +33,7 @@
 #include <respool/deadline.hpp>
 #include <respool/pg/params.hpp>
 #include <respool/pg/result.hpp>
+#include <respool/pg/export.hpp>
 
 struct pg_conn;  // libpq's PGconn
 
@@ -54,7 +55,7 @@ enum class TransactionStatus {
 };
 
 /// An open connection; empty when default-constructed, moved from or closed.
-class Connection {
+class RESPOOL_PG_API Connection {
 public:
     Connection() noexcept;
     Connection(Connection&&) noexcept;
@@ -105,7 +106,7 @@ private:
     // prepared: a named server-side statement; unnamed: always extended.
     enum class Protocol { statement, prepared, unnamed };
 
-    explicit Connection(std::unique_ptr<detail::ConnState> state) noexcept;
+    RESPOOL_PG_LOCAL explicit Connection(std::unique_ptr<detail::ConnState> state) noexcept;
 
     template <class... Args>
     Result with_params(Protocol protocol, Deadline deadline, const Sql& sql, const Args&... params)
@@ -119,9 +120,9 @@ private:
     }
     Result run(Protocol protocol, Deadline deadline, const char* sql, int count,
                const char* const* values);
-    Result run_on_server(Protocol protocol, Deadline deadline, const char* sql, int count,
+    RESPOOL_PG_LOCAL Result run_on_server(Protocol protocol, Deadline deadline, const char* sql, int count,
                          const char* const* values);
-    void prepare_on_server(const Sql& name, const Sql& sql);
+    RESPOOL_PG_LOCAL void prepare_on_server(const Sql& name, const Sql& sql);
     Deadline default_deadline() const noexcept;
 
     std::unique_ptr<detail::ConnState> state_;

@@ -31,6 +31,8 @@
 #include <string>
 #include <string_view>
 
+#include <respool/pg/export.hpp>
+
 namespace respool::pg {
 
 /// What failed, coarsely; `sqlstate()` says precisely when the server answered.
@@ -44,11 +46,11 @@ enum class ErrorKind {
 };
 
 /// "config", "connect", ...
-std::string_view to_string(ErrorKind kind) noexcept;
+RESPOOL_PG_API std::string_view to_string(ErrorKind kind) noexcept;
 
 /// True for SQLSTATEs after which the session is gone: class 08 (connection
 /// exception) and 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now).
-bool is_connection_sqlstate(std::string_view sqlstate) noexcept;
+RESPOOL_PG_API bool is_connection_sqlstate(std::string_view sqlstate) noexcept;
 
 /// True for SQLSTATEs that a new connection cannot get past by retrying:
 /// class 28 (invalid authorization: 28P01 wrong password, 28000 unknown role
@@ -60,7 +62,7 @@ bool is_connection_sqlstate(std::string_view sqlstate) noexcept;
 bool is_fatal_sqlstate(std::string_view sqlstate) noexcept;
 
 /// An error of the PostgreSQL adapter. Copyable, cheap to catch by reference.
-class Error : public std::runtime_error {
+class RESPOOL_PG_API Error : public std::runtime_error {
 public:
     /// `what` must already be free of secrets.
     Error(ErrorKind kind, const std::string& what, std::string sqlstate = {},

@@ -20,6 +20,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include <respool/pg/export.hpp>
+
 struct pg_result;  // libpq's PGresult
 
 namespace respool::pg {
@@ -30,12 +32,12 @@ struct IsOptional : std::false_type {};
 template <class T>
 struct IsOptional<std::optional<T>> : std::true_type {};
 
-[[noreturn]] void throw_null(int row, std::string_view column);
-std::int64_t parse_int(std::string_view text, std::int64_t min, std::int64_t max, int row,
+[[noreturn]] RESPOOL_PG_API void throw_null(int row, std::string_view column);
+RESPOOL_PG_API std::int64_t parse_int(std::string_view text, std::int64_t min, std::int64_t max, int row,
                        std::string_view column);
-std::uint64_t parse_uint(std::string_view text, std::uint64_t max, int row, std::string_view column);
-double parse_double(std::string_view text, int row, std::string_view column);
-bool parse_bool(std::string_view text, int row, std::string_view column);
+RESPOOL_PG_API std::uint64_t parse_uint(std::string_view text, std::uint64_t max, int row, std::string_view column);
+RESPOOL_PG_API double parse_double(std::string_view text, int row, std::string_view column);
+RESPOOL_PG_API bool parse_bool(std::string_view text, int row, std::string_view column);
 
 template <class T>
 T parse_text(std::string_view text, int row, std::string_view column)
@@ -62,7 +64,7 @@ T parse_text(std::string_view text, int row, std::string_view column)
 } // namespace detail
 
 /// An owned `PGresult`. Empty (no result) after a move or `release()`.
-class Result {
+class RESPOOL_PG_API Result {
 public:
     Result() noexcept = default;
     /// Takes ownership of `result` (may be null).
@@ -123,7 +125,7 @@ public:
 
 private:
     void require_single() const;
-    void check_index(int row, int column) const;
+    RESPOOL_PG_LOCAL void check_index(int row, int column) const;
 
     pg_result* result_ = nullptr;
 };

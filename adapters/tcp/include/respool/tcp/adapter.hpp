@@ -23,10 +23,11 @@
 #include <respool/adapter.hpp>
 #include <respool/tcp/options.hpp>
 #include <respool/tcp/socket.hpp>
+#include <respool/tcp/export.hpp>
 
 namespace respool::tcp {
 
-class Adapter {
+class RESPOOL_TCP_API Adapter {
 public:
     using Resource = Socket;
 

@@ -23,6 +23,8 @@
 #include <string_view>
 #include <system_error>
 
+#include <respool/tcp/export.hpp>
+
 namespace respool::tcp {
 
 /// The kinds of failure; the error codes of `error_category()`.
@@ -41,10 +43,10 @@ enum class Errc {
 
 /// "resolve", "refused", "unreachable", "timeout", "tls_verify",
 /// "tls_handshake", "closed", "protocol", "io", "hook".
-std::string_view to_string(Errc kind) noexcept;
+RESPOOL_TCP_API std::string_view to_string(Errc kind) noexcept;
 
 /// The category of `Errc`; its name is "respool.tcp".
-const std::error_category& error_category() noexcept;
+RESPOOL_TCP_API const std::error_category& error_category() noexcept;
 
 inline std::error_code make_error_code(Errc e) noexcept
 {
@@ -52,7 +54,7 @@ inline std::error_code make_error_code(Errc e) noexcept
 }
 
 /// A failure of the TCP adapter or of a Socket operation.
-class Error : public std::system_error {
+class RESPOOL_TCP_API Error : public std::system_error {
 public:
     /// `message` is the whole what() text; `sys_errno` the errno behind it (0:
     /// none); `operation` and `endpoint` as the accessors below say.

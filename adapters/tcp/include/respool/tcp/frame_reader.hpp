@@ -20,9 +20,11 @@
 #include <string>
 #include <string_view>
 
+#include <respool/tcp/export.hpp>
+
 namespace respool::tcp {
 
-class FrameReader {
+class RESPOOL_TCP_API FrameReader {
 public:
     enum class Status {
         ok,         ///< `out` holds the next line or frame, now consumed
@@ -47,7 +49,7 @@ public:
     static std::string encode_frame(std::string_view payload);
 
 private:
-    void consume(std::size_t n) noexcept;
+    RESPOOL_TCP_LOCAL void consume(std::size_t n) noexcept;
 
     std::string data_;
     std::size_t start_ = 0;   // bytes before it are consumed

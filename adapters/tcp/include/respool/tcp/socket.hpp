@@ -25,10 +25,11 @@
 #include <string_view>
 
 #include <respool/deadline.hpp>
+#include <respool/tcp/export.hpp>
 
 namespace respool::tcp {
 
-class Socket {
+class RESPOOL_TCP_API Socket {
 public:
     Socket() noexcept;  ///< not connected
     Socket(Socket&&) noexcept;
@@ -73,13 +74,13 @@ public:
     int native_handle() const noexcept;
 
     struct Impl;  ///< the implementation (private to the adapter's sources)
-    explicit Socket(std::unique_ptr<Impl> impl) noexcept;
+    RESPOOL_TCP_LOCAL explicit Socket(std::unique_ptr<Impl> impl) noexcept;
     /// The implementation, for the adapter's sources (Impl is opaque elsewhere).
     /// Throws `Error` (kind io) on a moved-from or unconnected socket.
     Impl& impl_for_adapter() const { return checked(); }
 
 private:
-    Impl& checked() const;
+    RESPOOL_TCP_LOCAL Impl& checked() const;
     std::unique_ptr<Impl> impl_;
 };
 
