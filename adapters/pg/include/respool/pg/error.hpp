@@ -59,7 +59,7 @@ RESPOOL_PG_API bool is_connection_sqlstate(std::string_view sqlstate) noexcept;
 /// unrecognised setting in `options`, 42501 no CONNECT privilege, a setup
 /// statement with a syntax error). Not 57P03 (starting up), 53300 (too many
 /// connections) or class 08: those pass.
-bool is_fatal_sqlstate(std::string_view sqlstate) noexcept;
+RESPOOL_PG_API bool is_fatal_sqlstate(std::string_view sqlstate) noexcept;
 
 /// An error of the PostgreSQL adapter. Copyable, cheap to catch by reference.
 class RESPOOL_PG_API Error : public std::runtime_error {
