@@ -19,6 +19,13 @@ void FaultScript::fail_next_creates(int n, std::string message)
     fail_message_ = std::move(message);
 }
 
+void FaultScript::fail_next_creates_fatally(int n, std::string message)
+{
+    std::lock_guard lk(mu_);
+    fatal_creates_ = n;
+    fatal_message_ = std::move(message);
+}
+
 void FaultScript::delay_creates(std::chrono::milliseconds d) { std::lock_guard lk(mu_); create_delay_ = d; }
 void FaultScript::hang_creates(bool on) { std::lock_guard lk(mu_); hang_creates_ = on; }
 void FaultScript::fail_next_validations(int n) { std::lock_guard lk(mu_); fail_validations_ = n; }
@@ -41,7 +48,7 @@ void FaultScript::clear()
 {
     std::lock_guard lk(mu_);
     fail_numbers_.clear();
-    fail_creates_ = fail_validations_ = break_checks_ = fail_resets_ = 0;
+    fail_creates_ = fatal_creates_ = fail_validations_ = break_checks_ = fail_resets_ = 0;
     create_delay_ = validate_delay_ = reset_delay_ = std::chrono::milliseconds(0);
     hang_creates_ = hang_validations_ = hang_resets_ = false;
     ++release_generation_;
@@ -84,6 +91,11 @@ void FaultScript::before_create(Deadline deadline)
         std::string message = std::move(it->second);
         fail_numbers_.erase(it);
         fail(message);
+    }
+    if (fatal_creates_ > 0) {
+        --fatal_creates_;
+        ++counters_.creates_failed;
+        throw InjectedFault(fatal_message_, true);
     }
     if (fail_creates_ > 0) {
         --fail_creates_;

@@ -134,6 +134,8 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
         throw QueueFull(fmt::format("respool[{}]: {} callers are already waiting (max_waiters = {})", opt_.name,
                                     queue_.size(), opt_.max_waiters));
     }
+    if (creation_fatal_) [[unlikely]]
+        if (const std::int64_t real = real_ns(); fatal_fails_fast_locked(real)) throw_fatal_locked(real);
     if (const std::int64_t real = real_ns(); governor_.fails_fast(real)) throw_circuit_open_locked(real);
     const Deadline deadline = ctx.get_deadline();
     ThreadWaiter w(ctx);
@@ -236,7 +238,10 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
                                           opt_.name, governor_.consecutive_failures(), w.error_text),
                               w.error_text, w.error);
         }
-        throw CreateFailed(fmt::format("respool[{}]: creating a resource failed: {}", opt_.name, w.error_text),
+        // Only a fatal failure ends a wait early (a transient one is retried).
+        throw CreateFailed(fmt::format("respool[{}]: creating a resource failed with an error the adapter "
+                                       "classifies as fatal (not retried for waiting callers): {}",
+                                       opt_.name, w.error_text),
                            w.error_text, w.error);
     case WaitOutcome::closed:
         throw PoolClosed(fmt::format("respool[{}]: the pool was closed while waiting", opt_.name));

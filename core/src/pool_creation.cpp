@@ -1,6 +1,7 @@
 // PoolCore: creating resources — how many are wanted, the creator threads
 // (at most max_concurrent_creates, each living while there is demand), where
-// a new resource goes, and what a failure does to the waiters.
+// a new resource goes, and what a failure does to the waiters: a transient
+// one ends no wait (retried with back-off), a fatal one fails every waiter.
 #include "pool_core_internal.hpp"
 
 #include <thread>
@@ -21,6 +22,9 @@ std::size_t PoolCore::creation_demand_locked() const noexcept
     const std::size_t ready = inventory_.count(SlotState::idle) + keepalive_checks_ + creating;
     if (min_idle_ > ready) need = std::max(need, min_idle_ - ready);
     if (pending_replacements_ > creating) need = std::max(need, pending_replacements_ - creating);
+    // Failing fatally: one attempt at a time (for min_idle, or for the one
+    // caller let through per back-off step), never a connect storm.
+    if (creation_fatal_) return need > 0 && creating == 0 ? 1 : 0;
     return need;
 }
 
@@ -86,12 +90,14 @@ void PoolCore::creator_main() noexcept
         Slot* slot = nullptr;
         std::exception_ptr error;
         std::string error_text;
+        bool fatal = false;
         RESPOOL_ASSERT_UNLOCKED();
         try {
             slot = create_slot(deadline_after(opt_.create_timeout, t0));
         } catch (const std::exception& e) {
             error = std::current_exception();
             error_text = e.what();
+            fatal = creation_is_fatal(e);  // adapter code: classified before the lock is taken
         } catch (...) {
             error = std::current_exception();
             error_text = "create() threw an exception not derived from std::exception";
@@ -106,6 +112,7 @@ void PoolCore::creator_main() noexcept
             if (const auto t = governor_.on_success(real_ns()); t != CreationGovernor::Transition::none)
                 d.more().transition = t;
             ++counters_.created;
+            creation_fatal_ = false;  // the cause is fixed: acquires wait for creations again
             counters_.create_time.record(took.count());
             slot->id = id = next_id_++;
             slot->created_ticks = slot->idle_since_ticks = done;
@@ -115,7 +122,7 @@ void PoolCore::creator_main() noexcept
             deliver_locked(slot, done, d);
         } else {
             inventory_.creation_failed();
-            creation_failed_locked(error, error_text, true, d);
+            creation_failed_locked(error, error_text, true, d, fatal);
         }
         const std::size_t failures = governor_.consecutive_failures();
         if (ready_waiters_ > 0) changed_.notify_all();  // wait_ready() counts resources
@@ -127,9 +134,9 @@ void PoolCore::creator_main() noexcept
         } else {
             emit(Event{.kind = EventKind::create_failed, .pool = opt_.name, .duration = took, .message = error_text});
             // The first failure of a run is news; the rest are in the stats and events.
-            log(failures == 1 ? LogLevel::warning : LogLevel::debug,
-                fmt::format("respool[{}]: creating a resource failed after {}: {}", opt_.name, format_duration(took),
-                            error_text));
+            log(fatal ? LogLevel::error : failures == 1 ? LogLevel::warning : LogLevel::debug,
+                fmt::format("respool[{}]: creating a resource failed after {}{}: {}", opt_.name, format_duration(took),
+                            fatal ? " (fatal: waiting callers failed at once)" : "", error_text));
         }
         run_unlocked(d);
         lk.lock();
@@ -162,22 +169,27 @@ void PoolCore::deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcep
 }
 
 void PoolCore::creation_failed_locked(const std::exception_ptr& error, const std::string& text, bool from_create,
-                                      Deferred& d) noexcept
+                                      Deferred& d, bool fatal) noexcept
 {
     const auto transition = governor_.on_failure(real_ns());
     ++counters_.create_failures;
     counters_.last_create_error = text;
     counters_.last_create_exception = error;
-    if (from_create) {
-        // The oldest waiter learns at once why it cannot be served; the
-        // others keep waiting for the next attempt. (A resource that failed
-        // its first borrow check is the borrower's to replace: it goes on.)
-        if (Waiter* w = queue_.front()) {
+    // The latest creation's verdict decides: a transient failure after a
+    // fatal one (the password fixed, the server still starting) is retried
+    // for waiters again. (A resource broken on arrival says nothing new.)
+    if (from_create) creation_fatal_ = fatal;
+    if (fatal) {
+        // Retrying cannot help: nobody should wait out a timeout for it.
+        while (Waiter* w = queue_.front()) {
             w->error = error;
             w->error_text = text;
             tell_locked(*w, WaitOutcome::failed, d);
         }
     }
+    // A transient failure ends no wait: the next attempt (after the back-off)
+    // or a lease given back may serve the waiters, each of which gives up at
+    // its own deadline with this error (throw_timeout_locked).
     using T = CreationGovernor::Transition;
     if (transition == T::opened) ++counters_.circuit_opened;
     if (transition == T::opened || transition == T::reopened) {

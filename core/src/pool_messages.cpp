@@ -2,7 +2,8 @@
 // the state that kept this caller waiting — holders, creations in flight,
 // back-off or breaker with the last creation error, resources busy in a
 // check, callers queued ahead — so that a user can tell a pool too small
-// from a server that is down from a check that is slow.
+// from a server that is down from a check that is slow. A wait that ends
+// while creations are failing is a `CreateFailed` with the same description.
 #include "pool_core_internal.hpp"
 
 #include <algorithm>
@@ -44,26 +45,40 @@ std::string headline(const PoolSnapshot& snap, std::size_t checking, std::size_t
 
 void PoolCore::throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen)
 {
-    ++counters_.timeouts;
     const std::int64_t now = time_.ticks();
     const std::int64_t real = real_ns();
-    std::vector<LeaseInfo> holders = leases_.holders(now, time_);
     const PoolSnapshot snap = snapshot_locked();
     const std::size_t checking = inventory_.count(SlotState::checking);
-    std::string msg = fmt::format("respool[{}]: acquire timed out after {} ", opt_.name, format_duration(ctx.timeout));
     const CircuitState circuit = governor_.state(real);
     const bool backing_off = governor_.consecutive_failures() > 0 && governor_.next_allowed() > real;
+    std::string state;
     if (ctx.phase == AcquirePhase::validating)
-        msg += fmt::format("while validating a resource (validation_timeout {} ms)", opt_.validation_timeout.count());
+        state = fmt::format("while validating a resource (validation_timeout {} ms)", opt_.validation_timeout.count());
     else if (paused_)
-        msg += "waiting: the pool is paused (pause() was called; resume() lets acquires through)";
+        state = "waiting: the pool is paused (pause() was called; resume() lets acquires through)";
     else
-        msg += headline(snap, checking, creators_, circuit, backing_off, governor_.consecutive_failures(), opt_.create_timeout);
-    msg += fmt::format(" [{} of max_size {} exist: {} in use, {} idle, {} creating", snap.total, snap.max_size,
-                       snap.in_use, snap.idle, snap.creating);
-    if (checking > 0) msg += fmt::format(", {} being checked", checking);
-    msg += fmt::format("; {} waiting]", snap.waiting);
-    if (counters_.create_failures > failures_seen || backing_off || circuit != CircuitState::closed)
+        state = headline(snap, checking, creators_, circuit, backing_off, governor_.consecutive_failures(),
+                         opt_.create_timeout);
+    state += fmt::format(" [{} of max_size {} exist: {} in use, {} idle, {} creating", snap.total, snap.max_size,
+                         snap.in_use, snap.idle, snap.creating);
+    if (checking > 0) state += fmt::format(", {} being checked", checking);
+    state += fmt::format("; {} waiting]", snap.waiting);
+    const std::uint64_t failed_meanwhile = counters_.create_failures - failures_seen;
+    if (ctx.phase != AcquirePhase::validating && failed_meanwhile > 0 && governor_.consecutive_failures() > 0) {
+        // Creations failed while this caller waited and are failing still:
+        // the cause is the server (or the network), not the pool's size, so
+        // it ends as CreateFailed with the last creation error.
+        throw CreateFailed(fmt::format("respool[{}]: creating a resource failed: {} (gave up after {} {}; {} "
+                                       "creation attempt(s) failed while it waited)",
+                                       opt_.name, counters_.last_create_error, format_duration(ctx.timeout), state,
+                                       failed_meanwhile),
+                           counters_.last_create_error, counters_.last_create_exception);
+    }
+    ++counters_.timeouts;
+    std::vector<LeaseInfo> holders = leases_.holders(now, time_);
+    std::string msg = fmt::format("respool[{}]: acquire timed out after {} {}", opt_.name,
+                                  format_duration(ctx.timeout), state);
+    if (failed_meanwhile > 0 || backing_off || circuit != CircuitState::closed)
         msg += fmt::format("; creation is failing, last error: {}", counters_.last_create_error);
     SourceLocation mine_site{};
     if (const std::size_t mine = leases_.held_by(ctx.thread, mine_site); mine > 0)
@@ -77,6 +92,31 @@ void PoolCore::throw_timeout_locked(const AcquireContext& ctx, std::uint64_t fai
         if (holders.size() > shown) msg += fmt::format("\n  ... and {} more", holders.size() - shown);
     }
     throw AcquireTimeout(msg, ctx.phase, snap, std::move(holders));
+}
+
+bool PoolCore::fatal_fails_fast_locked(std::int64_t real_now) const noexcept
+{
+    // One caller per back-off step is let through to wait for a new attempt,
+    // so that the pool finds out when the cause is fixed; every other one
+    // fails at once (no creation is started for it).
+    const bool attempt_may_start = inventory_.creating() == 0 && creators_ == 0 && !inventory_.at_max() &&
+                                   governor_.state(real_now) != CircuitState::open &&
+                                   governor_.next_allowed() <= real_now;
+    return !attempt_may_start;
+}
+
+void PoolCore::throw_fatal_locked(std::int64_t real_now)
+{
+    ++counters_.fast_failures;
+    std::int64_t next = std::max(governor_.next_allowed(), real_now);
+    if (governor_.state(real_now) == CircuitState::open)
+        next = std::max(next, governor_.opened_at() + std::chrono::nanoseconds(opt_.circuit_open_time).count());
+    throw CreateFailed(fmt::format("respool[{}]: creating a resource failed with an error the adapter classifies "
+                                   "as fatal; failing fast until a creation succeeds (next attempt in {} at the "
+                                   "earliest): {}",
+                                   opt_.name, format_duration(std::chrono::nanoseconds(next - real_now)),
+                                   counters_.last_create_error),
+                       counters_.last_create_error, counters_.last_create_exception);
 }
 
 void PoolCore::throw_circuit_open_locked(std::int64_t real_now)

@@ -60,7 +60,10 @@ void PoolCore::wait_ready(std::chrono::milliseconds timeout)
     ++ready_waiters_;
     const std::uint64_t failures_seen = counters_.create_failures;
     const auto existing = [&] { return inventory_.slots().size() - inventory_.count(SlotState::retiring); };
-    const auto done = [&] { return closed_ || existing() >= min_idle_; };
+    // A fatal creation failure ends the wait at once, as it fails waiting
+    // acquires: retrying will not help until someone fixes the cause.
+    const auto failed_fatally = [&] { return creation_fatal_ && counters_.create_failures > failures_seen; };
+    const auto done = [&] { return closed_ || existing() >= min_idle_ || failed_fatally(); };
     start_creations_locked();
     if (until == Deadline::max()) changed_.wait(lk, done);
     else changed_.wait_until(lk, until, done);
@@ -72,8 +75,9 @@ void PoolCore::wait_ready(std::chrono::milliseconds timeout)
         return;
     }
     const std::string how_many =
-        fmt::format("respool[{}]: wait_ready timed out after {}: {} of min_idle {} resource(s) exist", opt_.name,
-                    format_duration(SteadyClock::now() - start), existing(), min_idle_);
+        fmt::format("respool[{}]: wait_ready {} after {}: {} of min_idle {} resource(s) exist", opt_.name,
+                    failed_fatally() ? "gave up" : "timed out", format_duration(SteadyClock::now() - start),
+                    existing(), min_idle_);
     if (counters_.create_failures > failures_seen || governor_.consecutive_failures() > 0) {
         CreateFailed failed(fmt::format("{}; creating a resource failed: {}", how_many, counters_.last_create_error),
                             counters_.last_create_error, counters_.last_create_exception);

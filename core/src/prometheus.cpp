@@ -193,7 +193,8 @@ constexpr Family families[] = {
      [](Writer& w) { w.sample(w.stats().keepalive_failures); }},
     {"circuit_opened_total", "counter", "Times the creation circuit breaker opened.",
      [](Writer& w) { w.sample(w.stats().circuit_opened); }},
-    {"acquire_fast_failures_total", "counter", "Acquires failed at once because the circuit was open.",
+    {"acquire_fast_failures_total", "counter",
+     "Acquires failed at once: the circuit was open, or the last creation failure was fatal.",
      [](Writer& w) { w.sample(w.stats().fast_failures); }},
     {"circuit_state", "gauge", "1 for the creation circuit breaker's current state, 0 for the others.",
      [](Writer& w) {

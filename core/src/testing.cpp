@@ -19,6 +19,10 @@ FakeResource::Use::~Use()
 
 // --- scripted faults: the script's, under the fake's names ---
 void FakeController::fail_next_creates(int n, std::string message) { script_->fail_next_creates(n, std::move(message)); }
+void FakeController::fail_next_creates_fatally(int n, std::string message)
+{
+    script_->fail_next_creates_fatally(n, std::move(message));
+}
 void FakeController::fail_create_number(int k)
 {
     script_->fail_create_number(k, fmt::format("fake: create #{} failed as scripted", k));

@@ -26,7 +26,7 @@ PoolStats busy_stats(Fixture& f)
         auto b = pool.acquire();
         b.mark_broken();
     }
-    f.fake->fail_next_creates(1, "fake: refused");
+    f.fake->fail_next_creates_fatally(1, "fake: refused");  // fatal: fails the acquire at once
     auto held = pool.acquire();
     try {
         auto second = pool.acquire();

@@ -183,7 +183,7 @@ TEST_CASE("timeout messages match the state: exhausted only when everything is l
         auto held = pool.acquire();
         f.fake->fail_next_creates(1000, "fake: connection refused");
         try {
-            (void)pool.acquire({.timeout = 50ms});  // the first failure goes to it at once
+            (void)pool.acquire({.timeout = 50ms});  // the first failure is retried: it ends at 50 ms with CreateFailed
         } catch (const CreateFailed&) {
         }
         try {

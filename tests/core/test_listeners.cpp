@@ -324,7 +324,7 @@ TEST_CASE("a JSON-lines listener on a real pool: created, destroyed, timeout, fa
             CHECK_THROWS_AS((void)pool.acquire({.timeout = 1ms}), AcquireTimeout);
             lease.mark_broken();
         }
-        f.fake->fail_next_creates(1, "refused: \"db\"\n");
+        f.fake->fail_next_creates_fatally(1, "refused: \"db\"\n");  // fatal: fails the acquire at once
         CHECK_THROWS_AS((void)pool.acquire(), CreateFailed);
     }
     const auto all = lines->objects();

@@ -318,7 +318,7 @@ PoolStats eventful_stats(Fixture& f, const std::string& name)
     f.fake->fail_next_validations(1);
     { auto a = at_site_a(pool); }  // one of the two idle ones fails validation, the other passes
     auto held = pool.acquire();
-    f.fake->fail_next_creates(1, "refused");
+    f.fake->fail_next_creates_fatally(1, "refused");  // fatal: fails the acquire at once
     CHECK_THROWS_AS((void)pool.acquire({.timeout = 1s}), CreateFailed);
     return pool.stats();
 }

@@ -82,7 +82,7 @@ TEST_CASE("a listener and a logger that call back into the pool deadlock nothing
         a.release();  // a destroy event
         f.fake->fail_next_creates(1);
         try {
-            (void)pool->acquire({.timeout = 1s});  // a failed create: event and log line
+            (void)pool->acquire({.timeout = 1s});  // a failed create (event and log line), then the retry serves it
         } catch (const CreateFailed&) {
         }
         b.release();

@@ -58,6 +58,10 @@ TEST_CASE("the breaker opens after consecutive failures: acquires fail fast with
     CHECK(pool.stats().circuit == CircuitState::open);
 
     // Open: fails at once, carrying the last creation error, without trying.
+    // (The first caller waited through the three transient failures and was
+    // failed when the breaker opened; the two after it failed fast already.)
+    const std::uint64_t fast_before = pool.stats().fast_failures;
+    CHECK(fast_before == 2);
     const int calls_before = f.fake->create_calls();
     const auto start = SteadyClock::now();
     try {
@@ -70,7 +74,7 @@ TEST_CASE("the breaker opens after consecutive failures: acquires fail fast with
         CHECK_THROWS_AS(std::rethrow_exception(e.cause()), testing::FakeError);
     }
     CHECK(f.fake->create_calls() == calls_before);
-    CHECK(pool.stats().fast_failures == 1);
+    CHECK(pool.stats().fast_failures == fast_before + 1);
 
     // Half-open after the open time; the server is back: many callers, one probe, then service.
     f.fake->fail_next_creates(0);

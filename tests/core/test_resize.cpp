@@ -174,6 +174,25 @@ TEST_CASE("wait_ready throws CreateFailed with the cause when creation keeps fai
     CHECK(ms_since(start) < 4000);
 }
 
+TEST_CASE("wait_ready gives up at once on a fatal creation failure, with its cause")
+{
+    Fixture f;
+    auto o = f.options(4);
+    o.min_idle = 2;
+    o.logger = [](LogLevel, std::string_view) {};
+    f.fake->fail_next_creates_fatally(1000, "fake: password authentication failed");
+    FakePool pool{f.adapter(), o};
+    const auto start = SteadyClock::now();
+    try {
+        pool.wait_ready(20s);
+        FAIL("wait_ready returned");
+    } catch (const CreateFailed& e) {
+        CHECK(e.last_error() == "fake: password authentication failed");
+        CHECK(std::string(e.what()).find("wait_ready gave up") != std::string::npos);
+    }
+    CHECK(ms_since(start) < 10'000);  // not the 20 s timeout
+}
+
 TEST_CASE("wait_ready throws AcquireTimeout saying how many exist when creation is slow, not failing")
 {
     Fixture f;

@@ -169,7 +169,8 @@ TEST_CASE("pool: a NOT_SERVING server gets no channel handed out")
     } catch (const respool::CreateFailed& e) {
         // The idle channel failed validation; its replacement failed the health check.
         CHECK_MESSAGE(std::string(e.what()).find("NOT_SERVING") != std::string::npos, e.what());
-        CHECK(watch.elapsed() < 2s);
+        // Unhealthy is transient: retried until the breaker opens or the deadline passes.
+        CHECK(watch.elapsed() < 2s + 500ms);
     } catch (const respool::AcquireTimeout& e) {
         CHECK_MESSAGE(std::string(e.what()).find("NOT_SERVING") != std::string::npos, e.what());
     }
@@ -179,6 +180,35 @@ TEST_CASE("pool: a NOT_SERVING server gets no channel handed out")
     CHECK(s.leases == 0);
 
     server.set_serving(true);
+    // Retried all along, the failures may have opened the breaker: it fails
+    // acquires fast until its open time (1 s) has passed, then probes.
+    for (int i = 0; i < 40 && pool.stats().circuit == respool::CircuitState::open; ++i)
+        std::this_thread::sleep_for(50ms);
     auto lease = pool.acquire(respool::AcquireOptions{.timeout = 5s});
     CHECK(respool::test::say(lease->channel(), "back").status.ok());
+}
+
+TEST_CASE("pool: a refused port is transient: retried until the caller's deadline, then CreateFailed with the cause")
+{
+    GrpcEchoServer server;
+    const std::string address = server.address();
+    server.shutdown();
+    respool::PoolOptions po;
+    po.max_size = 2;
+    po.create_timeout = 300ms;         // each attempt waits for READY this long
+    po.circuit_breaker_threshold = 0;  // only the deadline ends the wait
+    po.logger = [](respool::LogLevel, std::string_view) {};
+    ChannelPool pool{ChannelAdapter{address, insecure_options()}, po};
+    respool::test::Stopwatch watch;
+    try {
+        auto lease = pool.acquire(respool::AcquireOptions{.timeout = 1s});
+        FAIL("a channel to a refused port");
+    } catch (const respool::CreateFailed& e) {
+        CHECK(watch.elapsed() >= 1s);
+        CHECK(watch.elapsed() < 1s + 700ms);
+        const auto* cause = e.cause_as<respool::grpc::ChannelError>();
+        REQUIRE(cause != nullptr);
+        CHECK(cause->kind() == respool::grpc::ChannelError::Kind::not_ready);
+    }
+    CHECK(pool.stats().create_failures >= 2);
 }

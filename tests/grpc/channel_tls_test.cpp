@@ -220,6 +220,20 @@ TEST_CASE("TLS: a verification failure fails the pool's acquire at once, with th
         CHECK(cause->kind() == ChannelError::Kind::tls);
         CHECK_MESSAGE(std::string(e.what()).find("certificate verify failed") != std::string::npos, e.what());
     }
+    // Fatal: the next callers fail fast with the same cause, without a handshake each.
+    const auto failures = pool.stats().create_failures;
+    for (int i = 0; i < 3; ++i) {
+        Stopwatch again;
+        try {
+            auto lease = pool.acquire(respool::AcquireOptions{.timeout = 8s});
+            FAIL("acquired a channel to a server with an untrusted certificate");
+        } catch (const respool::CreateFailed& e) {
+            CHECK(again.elapsed() <= 3s);
+            REQUIRE(e.cause_as<ChannelError>() != nullptr);
+            CHECK(e.cause_as<ChannelError>()->kind() == ChannelError::Kind::tls);
+        }
+    }
+    CHECK(pool.stats().create_failures <= failures + 1);  // at most one attempt per back-off step
 }
 
 TEST_CASE("TLS: mutual authentication with a client certificate")

@@ -380,13 +380,14 @@ TEST_CASE("the fault injector around the real TCP adapter, deterministic")
     po.create_backoff_max = 2ms;
     respool::Pool pool{FaultInjector<Adapter>{Adapter{plain(server.port())}, script}, po};
 
-    script->fail_create_number(2, "injected: the second create fails");
     {
         auto lease = pool.acquire();  // create 1: real
         lease->write_line("one", in(2s));
         CHECK(lease->read_line(in(2s)) == "one");
         lease.mark_broken();
     }
+    // Fatal, so it reaches this caller at once (a transient one would be retried for it).
+    script->fail_next_creates_fatally(1, "injected: the second create fails");
     try {
         auto lease = pool.acquire(respool::AcquireOptions{.timeout = 2s});
         FAIL("create 2 should fail");
@@ -394,6 +395,7 @@ TEST_CASE("the fault injector around the real TCP adapter, deterministic")
         REQUIRE(e.cause_as<InjectedFault>() != nullptr);
         CHECK(std::string(e.cause_as<InjectedFault>()->what()) == "injected: the second create fails");
     }
+    std::this_thread::sleep_for(20ms);  // past the back-off step (2 ms at most): the next caller may try again
     {
         auto lease = pool.acquire(respool::AcquireOptions{.timeout = 2s});  // create 3: real again
         lease->write_line("three", in(2s));

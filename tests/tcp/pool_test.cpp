@@ -281,14 +281,18 @@ TEST_CASE("a half-open connection is found by the probe within the validation ti
 TEST_CASE("creation failures reach the caller typed and on time")
 {
     respool::test::TestPki pki;
-    SUBCASE("refused: at once, the adapter's error as the cause")
+    SUBCASE("refused: transient, retried until the caller's deadline, the adapter's error as the cause")
     {
-        TcpPool pool{Adapter{plain(respool::test::free_tcp_port())}, pool_options()};
+        auto po = pool_options();
+        po.circuit_breaker_threshold = 0;  // only the deadline ends the wait
+        TcpPool pool{Adapter{plain(respool::test::free_tcp_port())}, po};
         Stopwatch w;
-        auto e = acquire_failure(pool, 3s);
+        auto e = acquire_failure(pool, 500ms);
         REQUIRE(e);
-        CHECK(w.elapsed() < 1s);
+        TCP_CHECK_WINDOW(w.elapsed(), 500ms, 500ms + slack);
+        CHECK(dynamic_cast<const respool::CircuitOpen*>(&*e) == nullptr);
         CHECK(std::string(e->what()).find("connection refused") != std::string::npos);
+        CHECK(pool.stats().create_failures >= 2);  // retried with back-off meanwhile
         auto inner = cause_of(*e);
         REQUIRE(inner);
         CHECK(inner->kind() == Errc::refused);
@@ -302,9 +306,10 @@ TEST_CASE("creation failures reach the caller typed and on time")
         po.create_timeout = 400ms;
         TcpPool pool{Adapter{tls(server.port(), pki)}, po};
         Stopwatch w;
-        auto e = acquire_failure(pool, 3s);
+        // A handshake timeout is transient: retried, so the caller ends at its own deadline.
+        auto e = acquire_failure(pool, 1s);
         REQUIRE(e);
-        TCP_CHECK_WINDOW(w.elapsed(), 400ms, 400ms + slack);
+        TCP_CHECK_WINDOW(w.elapsed(), 1000ms, 1000ms + slack);
         auto inner = cause_of(*e);
         REQUIRE(inner);
         CHECK(inner->kind() == Errc::timeout);
@@ -314,10 +319,19 @@ TEST_CASE("creation failures reach the caller typed and on time")
     {
         EchoServer server(tls_server(pki, pki.other_ca_server_cert, pki.other_ca_server_key));
         TcpPool pool{Adapter{tls(server.port(), pki)}, pool_options()};
+        Stopwatch w;
         auto e = acquire_failure(pool, 3s);
         REQUIRE(e);
+        CHECK(w.elapsed() < 1s);  // fatal: at once, not at the 3 s deadline
         auto inner = cause_of(*e);
         REQUIRE(inner);
         CHECK(inner->kind() == Errc::tls_verify);
+        // And fast from then on, without a handshake per acquire.
+        const auto failures = pool.stats().create_failures;
+        Stopwatch again;
+        auto e2 = acquire_failure(pool, 3s);
+        REQUIRE(e2);
+        CHECK(again.elapsed() < 1s);
+        CHECK(pool.stats().create_failures <= failures + 1);
     }
 }

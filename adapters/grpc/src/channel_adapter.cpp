@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <respool/error.hpp>
+
 #include "channel_factory.hpp"
 #include "health_check.hpp"
 
@@ -221,6 +223,12 @@ std::string_view state_name(grpc_connectivity_state state) noexcept
     case GRPC_CHANNEL_SHUTDOWN: return "SHUTDOWN";
     }
     return "UNKNOWN";
+}
+
+bool ChannelAdapter::is_fatal(const std::exception& error) const noexcept
+{
+    const auto* channel = respool::find_cause<ChannelError>(error);
+    return channel != nullptr && channel->kind() == ChannelError::Kind::tls;
 }
 
 } // namespace respool::grpc

@@ -95,4 +95,10 @@ const std::string& Adapter::target() const noexcept { return settings_->target; 
 
 std::string Adapter::describe() const { return detail::describe_params(settings_->params); }
 
+bool Adapter::is_fatal(const std::exception& error) const noexcept
+{
+    const auto* pg = respool::find_cause<Error>(error);
+    return pg != nullptr && pg->fatal_for_connect();
+}
+
 } // namespace respool::pg

@@ -14,6 +14,7 @@
 //       void interrupt(Resource&) noexcept;                 // make a holder's I/O fail (lease reclaim);
 //                                                           //   called while the holder may use it
 //       respool::LeaseMode lease_mode() const;              // default: exclusive
+//       bool is_fatal(const std::exception&);               // classify a create failure; default: transient
 //   };
 //   static_assert(respool::Adapter<MyAdapter>);
 //
@@ -21,6 +22,16 @@
 // from its own background threads, never while holding its lock. `create`
 // and `validate` may block until their deadline; `is_broken` runs on every
 // borrow and return and must not block. `reset` runs on the returning thread.
+//
+// Failed creations are transient by default: the pool retries them with
+// back-off while its callers keep waiting, each until its own deadline. A
+// failure that retrying cannot fix (a wrong password, an unknown database, a
+// certificate that does not verify) is fatal: it fails every waiting caller at
+// once, and later acquires that find no idle resource fail fast with the same
+// cause until a creation succeeds. `create` says so by throwing a
+// `respool::FatalError` (or a type derived from it), or the adapter classifies
+// its own exceptions with `is_fatal` (called on a pool thread, outside the
+// pool's lock, with what `create` threw; must not throw or block).
 #pragma once
 
 #include <respool/detail/config.hpp>
@@ -28,6 +39,8 @@
 
 #include <concepts>
 #include <cstddef>
+#include <exception>
+#include <stdexcept>
 #include <type_traits>
 
 #include <respool/deadline.hpp>
@@ -47,6 +60,16 @@ struct LeaseMode {
 /// Most holders one shared resource may have (`LeaseMode::cap`); a larger
 /// cap is `InvalidOptions` naming `LeaseMode.cap`.
 inline constexpr std::size_t max_lease_cap = 1'000'000;
+
+/// Thrown by `create` (directly, or as a base of the adapter's own type) for
+/// a failure retrying cannot fix: the pool fails its waiters at once instead
+/// of retrying for them (see the header comment). Do not also derive from
+/// another `std::exception` type: a second base would make the exception
+/// ambiguous to catch as `std::exception`; classify such types with `is_fatal`.
+class FatalError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
 /// What the pool needs of an adapter: a movable `Resource` and `create(Deadline)`.
 template <class A>
@@ -71,6 +94,10 @@ template <class A>
 concept HasDestroy = requires(A& a, typename A::Resource& r) { a.destroy(r); };
 template <class A>
 concept HasInterrupt = requires(A& a, typename A::Resource& r) { a.interrupt(r); };
+template <class A>
+concept HasIsFatal = requires(A& a, const std::exception& e) {
+    { a.is_fatal(e) } -> std::convertible_to<bool>;
+};
 template <class A>
 concept HasLeaseMode = requires(const A& a) {
     { a.lease_mode() } -> std::convertible_to<LeaseMode>;

@@ -123,7 +123,7 @@ struct PoolStats {
     std::uint64_t keepalives = 0;       ///< keepalive validations of idle resources
     std::uint64_t keepalive_failures = 0;
     std::uint64_t circuit_opened = 0;   ///< times the creation breaker opened
-    std::uint64_t fast_failures = 0;    ///< acquires failed at once with `CircuitOpen`
+    std::uint64_t fast_failures = 0;    ///< acquires failed at once: `CircuitOpen`, or `CreateFailed` after a fatal failure
 
     // distributions
     Distribution acquire_wait;

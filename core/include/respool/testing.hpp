@@ -117,6 +117,8 @@ public:
     // --- scripted faults (each takes effect from the next call on; forwarded to script()) ---
     /// The next `n` creates throw `FakeError(message)`.
     void fail_next_creates(int n, std::string message = "fake: create failed");
+    /// The next `n` creates throw a fatal `FakeError(message)` (see `FaultScript`).
+    void fail_next_creates_fatally(int n, std::string message = "fake: fatal create failure");
     /// The `k`-th create since the controller was made (1-based) throws.
     void fail_create_number(int k);
     /// Each create takes this long (or fails at its deadline, if sooner).
@@ -207,6 +209,12 @@ public:
     void reset(FakeResource& r) { controller_->reset(r); }
     void destroy(FakeResource& r) noexcept { controller_->destroy(r); }
     LeaseMode lease_mode() const noexcept { return mode_; }
+    /// Fatal for the controller's `fail_next_creates_fatally`, else transient.
+    bool is_fatal(const std::exception& e) const noexcept
+    {
+        const auto* fault = dynamic_cast<const FakeError*>(&e);
+        return fault && fault->fatal();
+    }
 
     FakeController& controller() const noexcept { return *controller_; }
 
@@ -218,7 +226,8 @@ static_assert(Adapter<FakeAdapter>);
 static_assert(Adapter<FaultInjector<FakeAdapter>>);
 static_assert(detail::HasIsBroken<FaultInjector<FakeAdapter>> && detail::HasValidate<FaultInjector<FakeAdapter>> &&
               detail::HasReset<FaultInjector<FakeAdapter>> && detail::HasDestroy<FaultInjector<FakeAdapter>> &&
-              detail::HasLeaseMode<FaultInjector<FakeAdapter>>);
+              detail::HasLeaseMode<FaultInjector<FakeAdapter>> && detail::HasIsFatal<FakeAdapter> &&
+              detail::HasIsFatal<FaultInjector<FakeAdapter>>);
 
 /// One line per outstanding lease ("leaked: file.cpp:42 held 1.2 s by thread ..."); empty if none.
 std::string leak_report(const std::vector<LeaseInfo>& leases);

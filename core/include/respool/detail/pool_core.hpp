@@ -112,6 +112,8 @@ protected:
 
     // The typed hooks. Never called under `mu_`.
     virtual Slot* create_slot(Deadline deadline) = 0;  // throws on failure
+    // Did `create_slot` fail with an error retrying cannot fix (FatalError, Adapter::is_fatal)?
+    virtual bool creation_is_fatal(const std::exception& e) noexcept = 0;
     virtual void destroy_slot(Slot* slot) noexcept = 0;
     virtual bool slot_is_broken(const Slot& slot) noexcept = 0;
     virtual bool validate_slot(Slot& slot, Deadline deadline) noexcept = 0;
@@ -173,7 +175,8 @@ private:
     RESPOOL_LOCAL void creator_main() noexcept;
     RESPOOL_LOCAL void deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept;
     RESPOOL_LOCAL void creation_failed_locked(const std::exception_ptr& error, const std::string& text,
-                                              bool from_create, Deferred& d) noexcept;
+                                              bool from_create, Deferred& d, bool fatal = false) noexcept;
+    RESPOOL_LOCAL bool fatal_fails_fast_locked(std::int64_t real_now) const noexcept;
     RESPOOL_LOCAL std::int64_t expiry_for_new_slot_locked(std::int64_t now) noexcept;
     RESPOOL_LOCAL std::int64_t keepalive_due_locked(std::int64_t now) noexcept;
 
@@ -185,6 +188,7 @@ private:
     // messages (pool_messages.cpp)
     [[noreturn]] RESPOOL_LOCAL void throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen);
     [[noreturn]] RESPOOL_LOCAL void throw_circuit_open_locked(std::int64_t real_now);
+    [[noreturn]] RESPOOL_LOCAL void throw_fatal_locked(std::int64_t real_now);
     RESPOOL_LOCAL PoolSnapshot snapshot_locked() const noexcept;
 
     // outputs
@@ -225,6 +229,9 @@ private:
     std::size_t creators_ = 0;               // creator threads running
     std::size_t keepalive_checks_ = 0;       // idle slots out for a keepalive check (still "idle" in stats)
     std::size_t pending_replacements_ = 0;   // shared mode, make-before-break
+    // The last creation failed with a fatal error (counters_.last_create_*)
+    // and none has succeeded since: acquires that would wait fail fast.
+    bool creation_fatal_ = false;
     bool closed_ = false;
     bool strict_reported_ = false;
     bool paused_ = false;                    // pause(): no lending, no creating (pool_runtime.cpp)

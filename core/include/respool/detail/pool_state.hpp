@@ -62,6 +62,8 @@ private:
                   "respool: Adapter::destroy must be callable as void destroy(Resource&) noexcept");
     static_assert(!requires { &A::interrupt; } || HasInterrupt<A>,
                   "respool: Adapter::interrupt must be callable as void interrupt(Resource&) noexcept");
+    static_assert(!requires { &A::is_fatal; } || HasIsFatal<A>,
+                  "respool: Adapter::is_fatal must be callable as bool is_fatal(const std::exception&)");
     static_assert(!requires { &A::lease_mode; } || HasLeaseMode<A>,
                   "respool: Adapter::lease_mode must be callable as LeaseMode lease_mode() const");
 
@@ -72,6 +74,20 @@ private:
     }
 
     Slot* create_slot(Deadline deadline) override { return new TypedSlot(adapter_.create(deadline)); }
+
+    bool creation_is_fatal(const std::exception& e) noexcept override
+    {
+        if (find_cause<FatalError>(e)) return true;
+        if constexpr (HasIsFatal<A>) {
+            try {
+                return adapter_.is_fatal(e);
+            } catch (...) {
+                return false;  // cannot tell: retrying is the safe default
+            }
+        } else {
+            return false;
+        }
+    }
 
     void destroy_slot(Slot* slot) noexcept override
     {

@@ -13,7 +13,7 @@
 //   script->fail_next_resets(1);                         // the next reset throws
 //
 // The wrapper has exactly the optional hooks `A` has (is_broken, validate,
-// reset, destroy, interrupt, lease_mode), so the pool treats it as it treats `A`; a fault
+// reset, destroy, interrupt, lease_mode; and always is_fatal), so the pool treats it as it treats `A`; a fault
 // aimed at a hook `A` lacks never fires (the pool never makes that call).
 // With nothing scripted it only counts calls. Injected failures throw
 // `InjectedFault`; the real adapter is not called for a call that fails.
@@ -39,10 +39,16 @@
 
 namespace respool::testing {
 
-/// The error a scripted fault throws.
+/// The error a scripted fault throws; `fatal()` for `fail_next_creates_fatally`
+/// (the `FaultInjector`'s `is_fatal` hook reports it to the pool).
 class InjectedFault : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
+    InjectedFault(const std::string& what, bool fatal) : std::runtime_error(what), fatal_(fatal) {}
+    bool fatal() const noexcept { return fatal_; }
+
+private:
+    bool fatal_ = false;
 };
 
 /// How many calls a `FaultInjector` saw, and how many faults it injected.
@@ -67,6 +73,9 @@ public:
     void fail_create_number(int n, std::string message = "injected: create failed");
     /// The next `n` creates throw `message`.
     void fail_next_creates(int n, std::string message = "injected: create failed");
+    /// The next `n` creates throw `message` as a fatal failure (a wrong
+    /// password, say): the pool fails its waiters at once instead of retrying.
+    void fail_next_creates_fatally(int n, std::string message = "injected: fatal create failure");
     /// Each create waits `d` first; past its deadline it throws instead.
     void delay_creates(std::chrono::milliseconds d);
     /// Creates block until their deadline, then throw; until turned off or released.
@@ -121,6 +130,8 @@ private:
     std::map<int, std::string> fail_numbers_;
     int fail_creates_ = 0;
     std::string fail_message_;
+    int fatal_creates_ = 0;
+    std::string fatal_message_;
     std::chrono::milliseconds create_delay_{0}, validate_delay_{0}, reset_delay_{0};
     bool hang_creates_ = false, hang_validations_ = false, hang_resets_ = false;
     int fail_validations_ = 0, break_checks_ = 0, fail_resets_ = 0;
@@ -175,6 +186,15 @@ public:
         static_assert(noexcept(inner_.destroy(r)), "respool: Adapter::destroy(Resource&) must be noexcept");
         script_->on_destroy();
         inner_.destroy(r);
+    }
+
+    /// A scripted fatal fault is fatal; anything else is what `A` says
+    /// (transient when `A` has no `is_fatal`).
+    bool is_fatal(const std::exception& e)
+    {
+        if (const auto* injected = dynamic_cast<const InjectedFault*>(&e)) return injected->fatal();
+        if constexpr (detail::HasIsFatal<A>) return inner_.is_fatal(e);
+        else return false;
     }
 
     /// Forwarded as is: reclaiming a lease is the pool's business, not a fault.

@@ -65,6 +65,12 @@ public:
     /// health_check, waiting for READY). True only for SERVING.
     bool validate(Channel& channel, respool::Deadline deadline);
 
+    /// Classifies a failed `create` for the pool: a `ChannelError` of kind
+    /// `tls` (handshake or certificate verification) is fatal — every waiter
+    /// fails at once; `not_ready` (refused, unreachable, still starting) and
+    /// `unhealthy` are transient: retried while callers wait.
+    bool is_fatal(const std::exception& error) const noexcept;
+
     /// Shared leases, `max_calls_per_channel` per channel.
     respool::LeaseMode lease_mode() const noexcept;
 
@@ -79,5 +85,6 @@ static_assert(respool::Adapter<ChannelAdapter>);
 static_assert(respool::detail::HasIsBroken<ChannelAdapter>);
 static_assert(respool::detail::HasValidate<ChannelAdapter>);
 static_assert(respool::detail::HasLeaseMode<ChannelAdapter>);
+static_assert(respool::detail::HasIsFatal<ChannelAdapter>);
 
 } // namespace respool::grpc

@@ -17,6 +17,9 @@
 //   `reset_statement` if configured; any failure throws, so the pool destroys
 //   the connection instead of handing it out.
 // - `destroy`: PQfinish; never blocks.
+// - `is_fatal`: a wrong password, unknown role or database, an option the
+//   server rejects, or a TLS certificate that does not verify fails the
+//   pool's waiters at once; anything else is retried while they wait.
 //
 // Thread-safety: the pool calls these from many threads at once; the adapter
 // holds only immutable shared settings, so copies are cheap and independent.
@@ -65,6 +68,13 @@ public:
     void reset(Connection& connection);
     /// Closes the connection.
     void destroy(Connection& connection) noexcept;
+    /// Classifies a failed `create` for the pool: fatal (every waiter fails at
+    /// once) for a `pg::Error` whose `fatal_for_connect()` is true — wrong
+    /// password (28P01), unknown role or pg_hba reject (28000), unknown
+    /// database (3D000), an invalid option the server rejects (22023, 42704),
+    /// TLS verification; transient (retried while callers wait) otherwise:
+    /// refused, timed out, starting up (57P03), too many connections (53300).
+    bool is_fatal(const std::exception& error) const noexcept;
 
     /// The target without secrets, e.g. "host=db port=5432 dbname=app user=app".
     const std::string& target() const noexcept;
@@ -77,6 +87,7 @@ private:
 
 static_assert(respool::Adapter<Adapter>);
 static_assert(respool::detail::HasIsBroken<Adapter> && respool::detail::HasValidate<Adapter> &&
-              respool::detail::HasReset<Adapter> && respool::detail::HasDestroy<Adapter>);
+              respool::detail::HasReset<Adapter> && respool::detail::HasDestroy<Adapter> &&
+              respool::detail::HasIsFatal<Adapter>);
 
 } // namespace respool::pg

@@ -52,6 +52,15 @@ RESPOOL_PG_API std::string_view to_string(ErrorKind kind) noexcept;
 /// exception) and 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now).
 RESPOOL_PG_API bool is_connection_sqlstate(std::string_view sqlstate) noexcept;
 
+/// True for SQLSTATEs that a new connection cannot get past by retrying:
+/// class 28 (invalid authorization: 28P01 wrong password, 28000 unknown role
+/// or a pg_hba.conf reject), 3D000 (unknown database), 3F000 (unknown
+/// schema), 22023 (invalid parameter value) and class 42 (e.g. 42704 an
+/// unrecognised setting in `options`, 42501 no CONNECT privilege, a setup
+/// statement with a syntax error). Not 57P03 (starting up), 53300 (too many
+/// connections) or class 08: those pass.
+RESPOOL_PG_API bool is_fatal_sqlstate(std::string_view sqlstate) noexcept;
+
 /// An error of the PostgreSQL adapter. Copyable, cheap to catch by reference.
 class RESPOOL_PG_API Error : public std::runtime_error {
 public:
@@ -79,6 +88,12 @@ public:
     /// True when the connection that raised it (if any) can no longer be used:
     /// connection lost, a connection-class SQLSTATE, or a client-side timeout.
     bool connection_error() const noexcept;
+    /// True when making a connection failed in a way retrying cannot fix
+    /// (`Adapter::is_fatal` asks this): a fatal SQLSTATE (`is_fatal_sqlstate`)
+    /// from connect or a setup statement, a missing password, or a TLS
+    /// certificate that does not verify (libpq's messages in the C locale).
+    /// False for refused, timed out, starting up and every other error.
+    bool fatal_for_connect() const noexcept;
 
 private:
     ErrorKind kind_;

@@ -42,6 +42,13 @@ public:
     bool is_broken(const Socket& socket) const noexcept;
     /// Runs `Options::probe` (false if it throws); without a probe, `!is_broken`.
     bool validate(Socket& socket, Deadline deadline);
+    /// Classifies a failed `create` for the pool: fatal (every waiter fails at
+    /// once) for `Errc::tls_verify` (certificate or host name) and for a TLS
+    /// handshake the peer or OpenSSL refused (protocol version, an alert, a
+    /// port that does not speak TLS); transient (retried while callers wait)
+    /// for refused, unreachable, timeout, resolve, a connection reset or
+    /// closed during the handshake, and everything else.
+    bool is_fatal(const std::exception& error) const noexcept;
 
     const Options& options() const noexcept;
     /// "host:port", as used in messages.
@@ -54,6 +61,7 @@ private:
 };
 
 static_assert(respool::Adapter<Adapter>);
-static_assert(respool::detail::HasIsBroken<Adapter> && respool::detail::HasValidate<Adapter>);
+static_assert(respool::detail::HasIsBroken<Adapter> && respool::detail::HasValidate<Adapter> &&
+              respool::detail::HasIsFatal<Adapter>);
 
 } // namespace respool::tcp
