@@ -144,16 +144,18 @@ TEST_CASE("a server started 300 ms after the first acquire serves that acquire w
 {
     PgCluster& pg = cluster();
     respool::PoolOptions po = quiet_pool(2);
-    // Refused connects are transient: retried while the caller waits. The
-    // back-off is capped at 200 ms so the first attempt after the server is
-    // ready comes soon, and the breaker needs more failures than this outage
-    // makes (its default 5 would open after about 0.4-0.8 s of refusals).
-    po.create_backoff_max = 200ms;
-    po.circuit_breaker_threshold = 30;
+    // Refused connects are transient: retried while the caller waits. On a
+    // loaded machine the server takes 0.5-1.5 s to come up, so the pool must
+    // try again soon after: the back-off is capped at 50 ms, and the breaker
+    // needs far more failures than this outage makes (its default 5 would
+    // open after about 0.4-0.8 s of refusals).
+    po.create_backoff_initial = 10ms;
+    po.create_backoff_max = 50ms;
+    po.circuit_breaker_threshold = 10'000;
     // A connect that meets the server half-way up (listening, not yet
-    // answering) is abandoned after 500 ms and tried again, rather than
+    // answering) is abandoned after 300 ms and tried again, rather than
     // holding the only creation until the caller's deadline.
-    po.create_timeout = 500ms;
+    po.create_timeout = 300ms;
     respool::Pool pool{Adapter{options_for(pg, "fatal-13-late-start")}, po};
     pg.stop_immediate();
     Stopwatch sw;
