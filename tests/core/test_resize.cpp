@@ -86,12 +86,17 @@ TEST_CASE("shrinking destroys idle resources at once and leased ones when given 
 TEST_CASE("a creation in flight when the pool shrinks is destroyed on arrival if the pool is over its new size")
 {
     Fixture f;
-    FakePool pool{f.adapter(), f.options(3)};
+    auto o = f.options(3);
+    o.create_timeout = 30s;  // the delay below ends only at release_hangs(), however late that comes
+    FakePool pool{f.adapter(), o};
     auto a = pool.acquire();
     auto b = pool.acquire();
-    f.fake->set_create_delay(10s);  // until release_hangs(): the creation finishes after the shrink
-    std::thread waiter([&] { CHECK_THROWS_AS((void)pool.acquire({.timeout = 500ms}), AcquireTimeout); });
-    REQUIRE(testing::eventually([&] { return pool.stats().creating == 1; }));
+    f.fake->set_create_delay(20s);  // until release_hangs(): the creation finishes after the shrink
+    std::jthread waiter([&] { CHECK_THROWS_AS((void)pool.acquire({.timeout = 500ms}), AcquireTimeout); });
+    // Inside the adapter's create (counted and waiting under the script's
+    // lock), not merely counted by the pool: release_hangs() only ends a
+    // delay in progress.
+    REQUIRE(testing::eventually([&] { return f.fake->script()->counters().create_calls == 3; }));
     pool.resize(2);
     f.fake->release_hangs();
     REQUIRE(testing::eventually([&] { return pool.stats().creating == 0 && f.fake->created() == 3; }));
