@@ -10,6 +10,31 @@
 using namespace respool;
 using namespace respool::test;
 
+namespace {
+/// Starts `n` acquirers with a 500 ms timeout at once and counts those that
+/// timed out within [500, 900] ms, in `phase`, with `words` in the message.
+int timeouts_on_time(FakePool& pool, int n, AcquirePhase phase, const char* words)
+{
+    std::atomic<int> on_time{0};
+    {
+        std::vector<std::jthread> threads;
+        for (int i = 0; i < n; ++i)
+            threads.emplace_back([&] {
+                const auto mine = SteadyClock::now();
+                try {
+                    (void)pool.acquire({.timeout = 500ms});
+                } catch (const AcquireTimeout& e) {
+                    const auto took = ms_since(mine);
+                    if (took >= 500 && took <= 500 + 400 && e.phase() == phase &&
+                        std::string(e.what()).find(words) != std::string::npos)
+                        ++on_time;
+                }
+            });
+    }
+    return on_time.load();
+}
+} // namespace
+
 TEST_CASE("32 waiters at an empty pool: never more than max_concurrent_creates in flight, never more than max_size made (S12)")
 {
     Fixture f;
@@ -122,23 +147,8 @@ TEST_CASE("creation hanging for seconds: each acquirer fails at its own deadline
     o.create_timeout = 5s;
     FakePool pool{f.adapter(), o};
     f.fake->hang_creates(true);
-    std::vector<std::jthread> threads;
-    std::atomic<int> ok_windows{0};
     const auto start = SteadyClock::now();
-    for (int i = 0; i < 8; ++i)
-        threads.emplace_back([&] {
-            const auto mine = SteadyClock::now();
-            try {
-                (void)pool.acquire({.timeout = 500ms});
-            } catch (const AcquireTimeout& e) {
-                const auto took = ms_since(mine);
-                if (took >= 500 && took <= 500 + 400 && e.phase() == AcquirePhase::creating &&
-                    std::string(e.what()).find("being created") != std::string::npos)
-                    ++ok_windows;
-            }
-        });
-    threads.clear();
-    CHECK(ok_windows.load() == 8);
+    CHECK(timeouts_on_time(pool, 8, AcquirePhase::creating, "being created") == 8);
     CHECK(ms_since(start) < 1500);  // not serialised behind one another
     CHECK(f.fake->max_creates_in_flight() <= 2);
     f.fake->release_hangs();
@@ -157,23 +167,8 @@ TEST_CASE("validation hanging for seconds: each acquirer fails at its own deadli
     }
     REQUIRE(pool.stats().idle == 8);
     f.fake->hang_validations(true);
-    std::vector<std::jthread> threads;
-    std::atomic<int> ok_windows{0};
     const auto start = SteadyClock::now();
-    for (int i = 0; i < 8; ++i)
-        threads.emplace_back([&] {
-            const auto mine = SteadyClock::now();
-            try {
-                (void)pool.acquire({.timeout = 500ms});
-            } catch (const AcquireTimeout& e) {
-                const auto took = ms_since(mine);
-                if (took >= 500 && took <= 500 + 400 && e.phase() == AcquirePhase::validating &&
-                    std::string(e.what()).find("validating") != std::string::npos)
-                    ++ok_windows;
-            }
-        });
-    threads.clear();
-    CHECK(ok_windows.load() == 8);
+    CHECK(timeouts_on_time(pool, 8, AcquirePhase::validating, "validating") == 8);
     CHECK(ms_since(start) < 1500);  // each validated its own resource: not serialised
     f.fake->release_hangs();
     CHECK(f.fake->violations().empty());

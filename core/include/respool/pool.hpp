@@ -124,10 +124,10 @@ public:
     void set_min_idle(std::size_t min_idle) { state_->set_min_idle(min_idle); }
 
     /// Blocks until `min_idle` resources exist (made, not retiring; leased
-    /// ones count). Throws `CreateFailed` with the last creation error if
-    /// creation failed meanwhile and `timeout` passed, `AcquireTimeout`
-    /// saying how many of `min_idle` exist otherwise, `PoolClosed` if the
-    /// pool closes. With `min_idle == 0` it returns at once. For start-up:
+    /// ones count). Throws `CreateFailed` with the last creation error at once
+    /// on a fatal one, or at `timeout` if creation failed meanwhile; else
+    /// `AcquireTimeout` saying how many of `min_idle` exist; `PoolClosed` if
+    /// the pool closes. With `min_idle == 0` it returns at once. For start-up:
     /// fail fast when the server is unreachable.
     void wait_ready(std::chrono::milliseconds timeout) { state_->wait_ready(timeout); }
 
