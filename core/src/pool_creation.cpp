@@ -179,14 +179,15 @@ void PoolCore::creation_failed_locked(const std::exception_ptr& error, const std
     // fatal one (the password fixed, the server still starting) is retried
     // for waiters again. (A resource broken on arrival says nothing new.)
     if (from_create) creation_fatal_ = fatal;
-    if (fatal) {
-        // Retrying cannot help: nobody should wait out a timeout for it.
+    const auto fail_every_waiter = [&](bool circuit_open) {
         while (Waiter* w = queue_.front()) {
             w->error = error;
             w->error_text = text;
+            w->circuit_open = circuit_open;
             tell_locked(*w, WaitOutcome::failed, d);
         }
-    }
+    };
+    if (fatal) fail_every_waiter(false);  // retrying cannot help: nobody should wait out a timeout for it
     // A transient failure ends no wait: the next attempt (after the back-off)
     // or a lease given back may serve the waiters, each of which gives up at
     // its own deadline with this error (throw_timeout_locked).
@@ -195,12 +196,7 @@ void PoolCore::creation_failed_locked(const std::exception_ptr& error, const std
     if (transition == T::opened || transition == T::reopened) {
         // Nobody should wait out a timeout for a creation that will not be
         // tried for a while: those queued behind a failed probe too.
-        while (Waiter* w = queue_.front()) {
-            w->error = error;
-            w->error_text = text;
-            w->circuit_open = true;
-            tell_locked(*w, WaitOutcome::failed, d);
-        }
+        fail_every_waiter(true);
     }
     auto& news = d.more();
     if (transition != T::none) {
