@@ -34,7 +34,7 @@
 #include <respool/pool.hpp>
 
 #include "echo.grpc.pb.h"
-#include "grpc_echo_server.hpp"
+#include "local_servers/grpc_echo_server.hpp"
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;

@@ -7,7 +7,7 @@
 // HikariCP at the same threads and pool size (TCP only: pgjdbc has no unix
 // sockets without junixsocket); without them it says so and goes on.
 //
-// Run: bench_pg                      starts a throwaway cluster (tests/support)
+// Run: bench_pg                      starts a throwaway cluster (local_servers/)
 //      bench_pg --tcp 'host=... password=...' --socket 'host=/run/postgresql ...'
 // Options: --seconds S (per measurement, default 2), --rounds R (best of R, default 1),
 //          --threads 1,4,16,64, --pool-size 4, --fairness-window-us N (the pool's option),
@@ -35,9 +35,9 @@
 #include <respool/pool.hpp>
 
 #include "hikari_runner.hpp"
-#include "support/pg_cluster.hpp"
-#include "support/pg_command.hpp"
-#include "support/temp_dir.hpp"
+#include "local_servers/pg_cluster.hpp"
+#include "local_servers/pg_command.hpp"
+#include "local_servers/temp_dir.hpp"
 
 namespace {
 

@@ -21,8 +21,8 @@
 #include <respool/pool.hpp>
 #include <respool/tcp.hpp>
 
-#include "support/echo_server.hpp"
-#include "support/test_pki.hpp"
+#include "local_servers/echo_server.hpp"
+#include "local_servers/test_pki.hpp"
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;

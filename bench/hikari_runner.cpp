@@ -10,7 +10,7 @@
 
 #include <unistd.h>
 
-#include "support/pg_command.hpp"
+#include "local_servers/pg_command.hpp"
 
 namespace bench {
 namespace {

@@ -6,7 +6,7 @@
 //
 // Starts a throwaway PostgreSQL cluster, a gRPC echo server (examples/echo)
 // and a TLS echo server on loopback (the cluster and the TLS server come from
-// the project's internal local servers, tests/support), puts a respool pool in front of each and
+// the project's internal local servers, local_servers/), puts a respool pool in front of each and
 // drives load through them from worker threads. Every second it shows each
 // pool's throughput, acquire waits, gauges and errors by type. Midway every
 // server fails and the pools notice, fail fast and recover by themselves;

@@ -1,4 +1,4 @@
-// The PostgreSQL target: a throwaway cluster (tests/support/pg_cluster) or an
+// The PostgreSQL target: a throwaway cluster (local_servers/pg_cluster) or an
 // existing server, and a pool of libpq connections. Its fault is the harshest
 // a database can do: `pg_ctl stop -m immediate` (every backend dies without a
 // goodbye, as in a crash), then a start on the same port.
@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "pooled_target.hpp"
-#include "support/pg_cluster.hpp"
+#include "local_servers/pg_cluster.hpp"
 #include "targets.hpp"
 
 namespace demo {

@@ -1,5 +1,5 @@
-// The TCP target: a TLS echo server (tests/support/echo_server) with
-// certificates from a throwaway CA (tests/support/test_pki), and a pool of
+// The TCP target: a TLS echo server (local_servers/echo_server) with
+// certificates from a throwaway CA (local_servers/test_pki), and a pool of
 // verified TLS connections. Its fault: the server drops every connection
 // (RST), again every quarter second for the whole outage, as a server does
 // that restarts in a loop or a load balancer that drains it.
@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 
 #include "pooled_target.hpp"
-#include "support/echo_server.hpp"
-#include "support/test_pki.hpp"
+#include "local_servers/echo_server.hpp"
+#include "local_servers/test_pki.hpp"
 #include "targets.hpp"
 
 namespace demo {

@@ -12,7 +12,7 @@
 
 #include "grpc_test_util.hpp"
 #include "support/fault_proxy.hpp"
-#include "support/grpc_echo_server.hpp"
+#include "local_servers/grpc_echo_server.hpp"
 
 using namespace std::chrono_literals;
 using respool::grpc::Channel;

@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "support/temp_dir.hpp"
+#include "local_servers/temp_dir.hpp"
 
 extern char** environ;
 

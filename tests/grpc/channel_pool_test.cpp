@@ -15,7 +15,7 @@
 #include <respool/pool.hpp>
 
 #include "grpc_test_util.hpp"
-#include "support/grpc_echo_server.hpp"
+#include "local_servers/grpc_echo_server.hpp"
 
 using namespace std::chrono_literals;
 using respool::grpc::ChannelAdapter;

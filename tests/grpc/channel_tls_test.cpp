@@ -14,9 +14,9 @@
 #include <respool/grpc.hpp>
 
 #include "grpc_test_util.hpp"
-#include "support/grpc_echo_server.hpp"
-#include "support/temp_dir.hpp"
-#include "support/test_pki.hpp"
+#include "local_servers/grpc_echo_server.hpp"
+#include "local_servers/temp_dir.hpp"
+#include "local_servers/test_pki.hpp"
 
 using namespace std::chrono_literals;
 using respool::grpc::ChannelAdapter;

@@ -15,8 +15,8 @@
 #include <respool/pool.hpp>
 
 #include "grpc_test_util.hpp"
-#include "support/grpc_echo_server.hpp"
-#include "support/temp_dir.hpp"
+#include "local_servers/grpc_echo_server.hpp"
+#include "local_servers/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using respool::grpc::ChannelAdapter;

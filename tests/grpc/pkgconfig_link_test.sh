@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # respool-grpc.pc: a program with its own generated stubs (protoc + the grpc
-# plugin on tests/support/echo.proto) compiles and links with
+# plugin on local_servers/echo.proto) compiles and links with
 # `pkg-config --cflags --libs respool-grpc` alone, against the build tree's
 # uninstalled .pc files. Usage: pkgconfig_link_test.sh BUILD_ROOT SOURCE_ROOT
 set -euo pipefail
@@ -11,8 +11,8 @@ trap 'rm -rf "$work"' EXIT
 export PKG_CONFIG_PATH="$build_root/meson-uninstalled${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 flags=$(pkg-config --cflags --libs respool-grpc)
 
-protoc --proto_path="$source_root/tests/support" --cpp_out="$work" --grpc_out="$work" \
-  --plugin=protoc-gen-grpc="$(command -v grpc_cpp_plugin)" "$source_root/tests/support/echo.proto"
+protoc --proto_path="$source_root/local_servers" --cpp_out="$work" --grpc_out="$work" \
+  --plugin=protoc-gen-grpc="$(command -v grpc_cpp_plugin)" "$source_root/local_servers/echo.proto"
 
 cat > "$work/main.cpp" <<'CPP'
 #include <grpcpp/create_channel.h>

@@ -14,7 +14,7 @@
 #include <respool/pool.hpp>
 
 #include "pg_test_util.hpp"
-#include "support/test_pki.hpp"
+#include "local_servers/test_pki.hpp"
 
 using namespace respool::test;
 using respool::deadline_after;

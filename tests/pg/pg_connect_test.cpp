@@ -15,8 +15,8 @@
 #include <respool/pool.hpp>
 
 #include "pg_test_util.hpp"
-#include "support/net_util.hpp"
-#include "support/temp_dir.hpp"
+#include "local_servers/net_util.hpp"
+#include "local_servers/temp_dir.hpp"
 
 using namespace respool::test;
 using respool::deadline_after;

@@ -18,7 +18,7 @@
 #include <respool/prometheus.hpp>
 
 #include "pg_test_util.hpp"
-#include "support/temp_dir.hpp"
+#include "local_servers/temp_dir.hpp"
 
 using namespace respool::test;
 using respool::pg::Adapter;

@@ -19,7 +19,7 @@
 
 #include <respool/pg.hpp>
 
-#include "support/pg_cluster.hpp"
+#include "local_servers/pg_cluster.hpp"
 
 namespace respool::test {
 

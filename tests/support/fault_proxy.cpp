@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "net_util.hpp"
+#include "local_servers/net_util.hpp"
 
 namespace respool::test {
 

@@ -8,9 +8,9 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
-#include "pg_cluster.hpp"
-#include "pg_command.hpp"
-#include "temp_dir.hpp"
+#include "local_servers/pg_cluster.hpp"
+#include "local_servers/pg_command.hpp"
+#include "local_servers/temp_dir.hpp"
 
 namespace respool::test {
 

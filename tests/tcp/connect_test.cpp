@@ -11,8 +11,8 @@
 #include <respool/error.hpp>
 #include <respool/tcp.hpp>
 
-#include "support/echo_server.hpp"
-#include "support/temp_dir.hpp"
+#include "local_servers/echo_server.hpp"
+#include "local_servers/temp_dir.hpp"
 #include "tcp_test_util.hpp"
 
 using namespace tcp_test;

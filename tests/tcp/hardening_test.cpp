@@ -20,9 +20,9 @@
 #include <respool/tcp.hpp>
 #include <respool/testing/faults.hpp>
 
-#include "support/echo_server.hpp"
-#include "support/temp_dir.hpp"
-#include "support/test_pki.hpp"
+#include "local_servers/echo_server.hpp"
+#include "local_servers/temp_dir.hpp"
+#include "local_servers/test_pki.hpp"
 #include "tcp_test_util.hpp"
 
 using namespace tcp_test;

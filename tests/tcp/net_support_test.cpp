@@ -21,10 +21,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "support/echo_server.hpp"
+#include "local_servers/echo_server.hpp"
 #include "support/fault_proxy.hpp"
-#include "support/temp_dir.hpp"
-#include "support/test_pki.hpp"
+#include "local_servers/temp_dir.hpp"
+#include "local_servers/test_pki.hpp"
 
 using namespace std::chrono_literals;
 using respool::test::EchoServer;

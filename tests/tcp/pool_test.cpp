@@ -12,9 +12,9 @@
 #include <respool/pool.hpp>
 #include <respool/tcp.hpp>
 
-#include "support/echo_server.hpp"
+#include "local_servers/echo_server.hpp"
 #include "support/fault_proxy.hpp"
-#include "support/test_pki.hpp"
+#include "local_servers/test_pki.hpp"
 #include "tcp_test_util.hpp"
 
 using namespace tcp_test;

@@ -8,7 +8,7 @@
 
 #include <respool/tcp.hpp>
 
-#include "support/echo_server.hpp"
+#include "local_servers/echo_server.hpp"
 #include "support/fault_proxy.hpp"
 #include "tcp_test_util.hpp"
 

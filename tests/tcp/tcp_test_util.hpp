@@ -13,8 +13,8 @@
 
 #include <respool/tcp.hpp>
 
-#include "support/echo_server.hpp"
-#include "support/test_pki.hpp"
+#include "local_servers/echo_server.hpp"
+#include "local_servers/test_pki.hpp"
 
 namespace tcp_test {
 

@@ -9,8 +9,8 @@
 #include <respool/error.hpp>
 #include <respool/tcp.hpp>
 
-#include "support/echo_server.hpp"
-#include "support/test_pki.hpp"
+#include "local_servers/echo_server.hpp"
+#include "local_servers/test_pki.hpp"
 #include "tcp_test_util.hpp"
 
 using namespace tcp_test;
