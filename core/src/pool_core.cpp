@@ -309,6 +309,7 @@ bool PoolCore::close(std::chrono::milliseconds drain_timeout)
         const auto& slots = inventory_.slots();
         for (std::size_t i = slots.size(); i-- > 0;) retire_locked(slots[i], DestroyReason::closed, d);
         leases_.collect_stops(d.more().stops);  // ask holders to let go, once unlocked
+        d.more().stops.push_back(creation_stop_);  // and creations in flight to give up
         changed_.notify_all();
     }
     check_invariants_locked();

@@ -93,7 +93,7 @@ void PoolCore::creator_main() noexcept
         bool fatal = false;
         RESPOOL_ASSERT_UNLOCKED();
         try {
-            slot = create_slot(deadline_after(opt_.create_timeout, t0));
+            slot = create_slot(deadline_after(opt_.create_timeout, t0), creation_stop_.get_token());
         } catch (const std::exception& e) {
             error = std::current_exception();
             error_text = e.what();

@@ -7,6 +7,8 @@
 //   struct MyAdapter {
 //       using Resource = MyConnection;                      // movable
 //       Resource create(respool::Deadline d);               // throws on failure, honours d
+//       Resource create(respool::Deadline d, std::stop_token stop);  // optional: also ends early
+//                                                           //   when `stop` fires (the pool closes)
 //       bool is_broken(const Resource&) const;              // cheap, no round trip, never blocks
 //       bool validate(Resource&, respool::Deadline);        // an active round trip
 //       void reset(Resource&);                              // on return; throwing destroys it
@@ -31,7 +33,14 @@
 // cause until a creation succeeds. `create` says so by throwing a
 // `respool::FatalError` (or a type derived from it), or the adapter classifies
 // its own exceptions with `is_fatal` (called on a pool thread, outside the
-// pool's lock, with what `create` threw; must not throw or block).
+// pool's lock, with what `create` threw; must not throw or block). An error
+// derived from `respool::AdapterError` (adapter_error.hpp) whose `fatal()` is
+// true is fatal too.
+//
+// Closing the pool does not wait out creations in flight when the adapter
+// offers `create(Deadline, std::stop_token)`: the pool calls that overload
+// (and never the other), and `close()` / `~Pool` request the stop; the
+// adapter then gives up at once, throwing (the pool discards the failure).
 #pragma once
 
 #include <respool/detail/config.hpp>
@@ -41,6 +50,7 @@
 #include <cstddef>
 #include <exception>
 #include <stdexcept>
+#include <stop_token>
 #include <type_traits>
 
 #include <respool/deadline.hpp>
@@ -94,6 +104,10 @@ template <class A>
 concept HasDestroy = requires(A& a, typename A::Resource& r) { a.destroy(r); };
 template <class A>
 concept HasInterrupt = requires(A& a, typename A::Resource& r) { a.interrupt(r); };
+template <class A>
+concept HasStoppableCreate = requires(A& a, Deadline d, std::stop_token s) {
+    { a.create(d, s) } -> std::same_as<typename A::Resource>;
+};
 template <class A>
 concept HasIsFatal = requires(A& a, const std::exception& e) {
     { a.is_fatal(e) } -> std::convertible_to<bool>;

@@ -32,6 +32,7 @@
 #include <functional>
 #include <mutex>
 #include <random>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -111,7 +112,8 @@ protected:
     virtual ~PoolCore();
 
     // The typed hooks. Never called under `mu_`.
-    virtual Slot* create_slot(Deadline deadline) = 0;  // throws on failure
+    // throws on failure; `stop` is requested when the pool closes
+    virtual Slot* create_slot(Deadline deadline, std::stop_token stop) = 0;
     // Did `create_slot` fail with an error retrying cannot fix (FatalError, Adapter::is_fatal)?
     virtual bool creation_is_fatal(const std::exception& e) noexcept = 0;
     virtual void destroy_slot(Slot* slot) noexcept = 0;
@@ -240,6 +242,9 @@ private:
     std::size_t ready_waiters_ = 0;          // threads in wait_ready(): creations notify changed_
     std::uint64_t next_id_ = 1;
     std::minstd_rand rng_{0x5eed};
+    // Requested (unlocked) by close(): creations in flight give up at once
+    // where the adapter takes a stop token.
+    std::stop_source creation_stop_;
 };
 
 } // namespace respool::detail

@@ -6,10 +6,12 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 
 #include <respool/adapter.hpp>
+#include <respool/adapter_error.hpp>
 #include <respool/hooks.hpp>
 #include <respool/detail/pool_core.hpp>
 
@@ -73,7 +75,11 @@ private:
         else return LeaseMode::exclusive();
     }
 
-    Slot* create_slot(Deadline deadline) override { return new TypedSlot(adapter_.create(deadline)); }
+    Slot* create_slot(Deadline deadline, std::stop_token stop) override
+    {
+        if constexpr (HasStoppableCreate<A>) return new TypedSlot(adapter_.create(deadline, std::move(stop)));
+        else return new TypedSlot(adapter_.create(deadline));
+    }
 
     bool creation_is_fatal(const std::exception& e) noexcept override
     {
@@ -85,7 +91,8 @@ private:
                 return false;  // cannot tell: retrying is the safe default
             }
         } else {
-            return false;
+            const auto* adapter_error = find_cause<AdapterError>(e);
+            return adapter_error && adapter_error->fatal();
         }
     }
 
