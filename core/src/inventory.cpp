@@ -23,7 +23,7 @@ void Inventory::add(Slot* s)
     s->state = SlotState::idle;
     s->leases = s->pins = 0;
     ++counter(SlotState::idle);
-    idle_.push_back(s);
+    idle_.insert_in_order(s);
     spare_ += cap_;
     check_sums();
 }
@@ -97,7 +97,7 @@ Slot* Inventory::find_shared() const noexcept
 void Inventory::check() const noexcept
 {
     std::array<std::size_t, slot_state_count> seen{};
-    std::size_t in_use = 0, spare = 0;
+    std::size_t in_use = 0, spare = 0, pool_checks = 0, replacements = 0;
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         const Slot* s = slots_[i];
         if (s->index != i) broken_invariant("slot index out of step with its position");
@@ -106,18 +106,27 @@ void Inventory::check() const noexcept
         if (s->leases > 0) ++in_use;
         if (s->leases > cap_) broken_invariant("more leases on a slot than its cap");
         if (lendable_state(s->state)) spare += cap_ - s->leases;
+        if (s->state == SlotState::checking && s->leases == 0) ++pool_checks;
+        if (s->replacement_pending) ++replacements;
+        if (s->replacement_pending && s->state == SlotState::retiring)
+            broken_invariant("a retiring slot still waits for a replacement");
         if (s->state == SlotState::idle && s->held()) broken_invariant("an idle slot is held");
         if (s->state == SlotState::leased && s->leases == 0) broken_invariant("a leased slot has no lease");
         if (s->state == SlotState::retiring && !s->held()) broken_invariant("a retiring slot is held by nobody");
     }
-    for (std::size_t i = 0; i < idle_.size(); ++i)
+    for (std::size_t i = 0; i < idle_.size(); ++i) {
         if (idle_.at(i)->state != SlotState::idle) broken_invariant("a slot in the idle list is not idle");
+        if (i > 0 && idle_.at(i - 1)->idle_since_ticks > idle_.at(i)->idle_since_ticks)
+            broken_invariant("the idle list is out of return order");
+    }
     for (std::size_t st = 0; st + 1 < slot_state_count; ++st)
         if (seen[st] != counts_[st]) broken_invariant("per-state counts out of step");
     if (idle_.size() != counts_[static_cast<std::size_t>(SlotState::idle)])
         broken_invariant("idle list and idle count differ");
     if (in_use != in_use_) broken_invariant("in-use count out of step");
     if (spare != spare_) broken_invariant("spare capacity out of step");
+    if (pool_checks != pool_checks_) broken_invariant("count of pool checks out of step");
+    if (replacements != replacements_) broken_invariant("count of pending replacements out of step");
     if (total() > ceiling_) broken_invariant("more resources than max_size");
 }
 

@@ -1,5 +1,6 @@
 // PoolCore: acquiring — the fast path, the wait in the queue, and the
-// borrow checks (is_broken, validate), all under the caller's one deadline.
+// borrow checks (is_broken, validate, on_acquire), all under the caller's
+// one deadline, fixed when the call starts.
 #include "pool_core_internal.hpp"
 
 #include <optional>
@@ -14,6 +15,7 @@ LeaseRecord* PoolCore::acquire(std::chrono::milliseconds timeout, const std::sto
 {
     AcquireContext ctx{timeout, stop, site, may_wait};
     ctx.start_ticks = time_.ticks();
+    if (may_wait) ctx.deadline = deadline_after(timeout);
     Deferred d;
     Lock lk(mu_);
     ++refs_;  // the caller's own reference; it becomes its lease's
@@ -57,12 +59,12 @@ LeaseRecord* PoolCore::obtain_locked(AcquireContext& ctx, Lock& lk, Deferred& d,
             // so that their places can be refilled meanwhile.
             flush(lk, d);
             if (closed_) throw PoolClosed(fmt::format("respool[{}]: the pool is closed", opt_.name));
-            now = time_.ticks();
+            now = ticks_unlocked(lk);
             continue;
         }
         if (!ctx.may_wait) return nullptr;
         ctx.waited = true;  // acquired_waited, if this call ends with a lease
-        return wait_locked(ctx, lk, d);
+        return wait_locked(ctx, lk, d, now);
     }
 }
 
@@ -74,60 +76,21 @@ LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::
     const std::int64_t deadline = max_lease_ticks_ == INT64_MAX || now > INT64_MAX - max_lease_ticks_
                                       ? INT64_MAX
                                       : now + max_lease_ticks_;
-    LeaseRecord* rec = leases_.add(slot, ctx.site, ctx.thread, now, now - ctx.start_ticks, deadline);
+    LeaseRecord* rec = leases_.add(slot, ctx.site, ctx.thread, now, deadline);
     rec->validate_due = validate;
     slot->fresh = false;
     inventory_.lend(slot, validate);
     ++counters_.acquired;
     if (ctx.waited) ++counters_.acquired_waited;
+    // A lease its checks may still refuse is not handed out yet: its wait
+    // is counted once they pass, and the checks hold a reference of their
+    // own, so that ~Pool waits for them (they run adapter and user code).
+    if (borrow_checks_due(rec)) ++refs_;
+    else leases_.handed_out(rec, now - ctx.start_ticks);
     return rec;
 }
 
-void PoolCore::tell_locked(Waiter& w, WaitOutcome outcome, Deferred& d) noexcept
-{
-    const bool was_front = queue_.front() == &w;
-    queue_.remove(w, outcome);
-    ++w.signals;
-    w.next_told = d.told;
-    d.told = &w;
-    if (was_front && outcome != WaitOutcome::granted) hint_next_locked(d);
-}
-
-void PoolCore::grant_locked(Waiter& w, Slot* slot, std::int64_t now, Deferred& d) noexcept
-{
-    // Leased in the waiter's name now, so that a thread can return without
-    // taking the lock again; its caller reference becomes the lease's.
-    // (Every waiter is a sleeping thread today.)
-    auto& tw = static_cast<ThreadWaiter&>(w);
-    LeaseRecord* rec = lease_locked(slot, *tw.ctx, now);
-    queue_.remove(w, WaitOutcome::granted);
-    ++w.signals;                                    // before the grant is published:
-    w.grant.store(rec, std::memory_order_release);  // the waiter reads `signals` after it
-    w.next_told = d.told;
-    d.told = &w;
-}
-
-void PoolCore::hint_next_locked(Deferred& d) noexcept
-{
-    // The oldest waiter left: if something is free, the next one should look.
-    if (!queue_.empty() && inventory_.spare() > 0) hint_front_locked(d);
-}
-
-void PoolCore::hint_front_locked(Deferred& d) noexcept
-{
-    // Posted after the lock is released, like a final outcome: a wake-up is
-    // a system call, and the woken thread's first act is to take this lock.
-    Waiter* w = queue_.hint_front();
-    // A quiet waiter is left to look by itself while running threads take
-    // what is returned; once a second resource sits idle, they are not
-    // keeping up, and it should not wait for its timer.
-    if (!w && inventory_.count(SlotState::idle) >= 2) w = queue_.wake_quiet_front();
-    if (!w) return;
-    if (d.hinted && d.hinted != w) d.hinted->signal(*d.hinted);  // a second one in one go: rare
-    d.hinted = w;
-}
-
-LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
+LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now)
 {
     if (queue_.size() >= opt_.max_waiters) {
         ++counters_.rejections;
@@ -137,10 +100,9 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
     if (creation_fatal_) [[unlikely]]
         if (const std::int64_t real = real_ns(); fatal_fails_fast_locked(real)) throw_fatal_locked(real);
     if (const std::int64_t real = real_ns(); governor_.fails_fast(real)) throw_circuit_open_locked(real);
-    const Deadline deadline = ctx.get_deadline();
     ThreadWaiter w(ctx);
     w.failures_seen = counters_.create_failures;
-    queue_.push(w, time_.ticks());
+    queue_.push(w, now);
     start_creations_locked();
 
     auto cancel = [this, &w]() noexcept {
@@ -172,11 +134,11 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
     for (;;) {
         if (!d.empty()) {
             flush(lk, d);  // still queued: a grant may arrive meanwhile
+            now = ticks_unlocked(lk);
             continue;
         }
         if (!w.queued()) break;
         const bool hinted = w.woken;
-        const std::int64_t now = time_.ticks();
         if (queue_.front() == &w && !paused_) {
             if (Slot* slot = inventory_.find(opt_.idle_order, ctx.thread, now, d.doomed)) {
                 queue_.remove(w, WaitOutcome::left);
@@ -186,13 +148,13 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
             }
             if (d.doomed) continue;  // expired ones met on the way: destroy them before sleeping
         }
-        if (SteadyClock::now() >= deadline) {
+        if (ctx.past_deadline()) {
             const bool was_front = queue_.front() == &w;
             queue_.remove(w, WaitOutcome::left);
             if (was_front) hint_next_locked(d);
             break;
         }
-        Deadline sleep_until = deadline;
+        Deadline sleep_until = ctx.deadline;
         if (hinted && queue_.front() == &w && queue_.may_overtake(now)) {
             // Woken for a resource that a running thread took first: the
             // wake-up was paid for nothing, and the next one likely would be
@@ -203,7 +165,7 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
             // to us directly.
             w.quiet = w.quiet.count() == 0 ? first_quiet_ : std::min(2 * w.quiet, quiet_cap_);
             w.quiet_spell = true;
-            sleep_until = std::min(deadline, SteadyClock::now() + w.quiet);
+            sleep_until = std::min(ctx.deadline, SteadyClock::now() + w.quiet);
         } else {
             w.woken = false;
             w.quiet_spell = false;
@@ -218,6 +180,7 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
             on_stop.reset();
             return granted;
         }
+        now = time_.ticks();  // unlocked: the clock may be the user's
         lk.lock();
     }
     // Dequeued: from here on nobody signals `w`.
@@ -228,9 +191,18 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
         on_stop.reset();  // waits for a running callback, which needs the lock
         lk.lock();
     }
+    if (w.outcome == WaitOutcome::granted) return w.grant.load(std::memory_order_relaxed);
+    if (rec) return rec;  // took a free resource as the oldest waiter
+    now = ticks_unlocked(lk);
+    if (w.outcome != WaitOutcome::left) throw_wait_outcome_locked(w, ctx, now);
+    // A creator thread that has not begun yet (a busy machine) is a creation on its way.
+    ctx.phase = inventory_.creating() > 0 || creators_ > 0 ? AcquirePhase::creating : AcquirePhase::queued;
+    throw_timeout_locked(ctx, w.failures_seen, now);
+}
+
+void PoolCore::throw_wait_outcome_locked(const Waiter& w, const AcquireContext& ctx, std::int64_t now)
+{
     switch (w.outcome) {
-    case WaitOutcome::granted:
-        return w.grant.load(std::memory_order_relaxed);
     case WaitOutcome::failed:
         if (w.circuit_open) {
             throw CircuitOpen(fmt::format("respool[{}]: circuit open: creating a resource failed {} times in a row; "
@@ -246,17 +218,11 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d)
     case WaitOutcome::closed:
         throw PoolClosed(fmt::format("respool[{}]: the pool was closed while waiting", opt_.name));
     case WaitOutcome::cancelled:
+    default:
         ++counters_.cancellations;
         throw Cancelled(fmt::format("respool[{}]: acquire cancelled by its stop token after {}", opt_.name,
-                                    format_duration(time_.to_duration(time_.ticks() - ctx.start_ticks))));
-    case WaitOutcome::left:
-    case WaitOutcome::waiting:
-        break;
+                                    format_duration(time_.to_duration(now - ctx.start_ticks))));
     }
-    if (rec) return rec;  // took a free resource as the oldest waiter
-    // A creator thread that has not begun yet (a busy machine) is a creation on its way.
-    ctx.phase = inventory_.creating() > 0 || creators_ > 0 ? AcquirePhase::creating : AcquirePhase::queued;
-    throw_timeout_locked(ctx, w.failures_seen);
 }
 
 LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& lk, Deferred& d)
@@ -264,78 +230,100 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& 
     // `lk` may or may not be held on entry (a granted waiter comes here
     // without it). Returns with it released and a lease, or held and null.
     for (;;) {
-        Slot* slot = rec->slot;
-        const bool need_validate = rec->validate_due;
         if (lk.owns_lock()) {
             if (!d.empty()) flush(lk, d);  // we hold a lease, so the pool stays
             check_small_locked();
             lk.unlock();
         }
-        if (!caps_.is_broken && !need_validate && !caps_.on_acquire) return rec;
+        if (!borrow_checks_due(rec)) return rec;
 
-        RESPOOL_ASSERT_UNLOCKED();
-        bool ok = !(caps_.is_broken && slot_is_broken(*slot));
-        DestroyReason why = DestroyReason::broken;
-        if (ok && need_validate) {
-            ctx.phase = AcquirePhase::validating;
-            const Deadline limit = deadline_after(opt_.validation_timeout);
-            const Deadline until = ctx.may_wait ? std::min(ctx.get_deadline(), limit) : limit;
-            RESPOOL_ASSERT_UNLOCKED();
-            ok = validate_slot(*slot, until);
-            why = DestroyReason::validation;
-            if (!ok)
-                emit(Event{.kind = EventKind::validation_failed, .pool = opt_.name, .resource_id = slot->id,
-                           .message = "validate() failed on borrow"});
-        }
-        // The user's verdict, after the adapter's: like mark_broken(), not a failed creation.
-        bool hook_said_no = false;
-        if (ok && caps_.on_acquire) {
-            RESPOOL_ASSERT_UNLOCKED();
-            ok = on_acquire_slot(*slot);
-            hook_said_no = !ok;
-            if (hook_said_no) why = DestroyReason::broken;
-        }
-        const std::int64_t now = time_.ticks();
+        const BorrowVerdict v = run_borrow_checks(rec, ctx);
         lk.lock();
-        if (need_validate) {
+        --refs_;  // the checks' own reference (lease_locked); the lease keeps one
+        if (closed_) changed_.notify_all();  // ~Pool waits for checks in progress
+        Slot* slot = rec->slot;
+        if (v.validated) {
             ++counters_.validations;
-            if (!ok) ++counters_.validation_failures;
+            if (!v.valid) ++counters_.validation_failures;
         }
-        if (ok && need_validate) {
+        if (slot->state == SlotState::checking) inventory_.set_state(slot, SlotState::leased);  // its check is over
+        if (v.validated && v.valid) {
             prove_locked(slot);
-            slot->checked_ticks = now;
-            if (slot->state == SlotState::checking) inventory_.set_state(slot, SlotState::leased);
+            slot->checked_ticks = v.now;
         }
-        const bool late = ctx.may_wait && need_validate && SteadyClock::now() >= ctx.get_deadline();
         // Retired meanwhile (retire_all, a shrink): not lent again.
-        const bool gone = closed_ || ctx.stop.stop_requested() || late || slot->state == SlotState::retiring;
-        if (ok && !gone) {
+        const bool gone = closed_ || ctx.stop.stop_requested() || v.late || slot->state == SlotState::retiring;
+        if (v.ok() && !gone) {
+            leases_.handed_out(rec, rec->acquired_ticks - ctx.start_ticks);
+            // Shared: the places the check held back are free for the queue.
+            if (inventory_.may_lend(*slot)) offer_locked(slot, v.now, false, d);
+            if (!d.empty()) flush(lk, d);
             lk.unlock();
             return rec;
         }
-        // Not handed out after all: undo the lease, keep or destroy the resource.
-        --counters_.acquired;
-        if (ctx.waited) --counters_.acquired_waited;
-        leases_.discard(rec);
-        inventory_.drop_lease(slot);
-        if (!ok) {
-            if (!hook_said_no)
-                failed_unproven_locked(slot, why == DestroyReason::broken ? "is_broken() on borrow" : "validate() on borrow",
-                                       d);
-            retire_locked(slot, why, d);
-        }
-        place_locked(slot, now, false, d);
-        if (closed_) throw PoolClosed(fmt::format("respool[{}]: the pool was closed during acquire", opt_.name));
-        if (ctx.stop.stop_requested()) {
-            ++counters_.cancellations;
-            throw Cancelled(fmt::format("respool[{}]: acquire cancelled while validating", opt_.name));
-        }
-        if (ctx.may_wait && SteadyClock::now() >= ctx.get_deadline())
-            throw_timeout_locked(ctx, counters_.create_failures);
-
-        rec = obtain_locked(ctx, lk, d, time_.ticks());
+        rec = undo_borrow_locked(rec, v, ctx, lk, d);
         if (!rec) return nullptr;
     }
+}
+
+PoolCore::BorrowVerdict PoolCore::run_borrow_checks(LeaseRecord* rec, AcquireContext& ctx) noexcept
+{
+    Slot& slot = *rec->slot;
+    BorrowVerdict v;
+    bool may_block = false;  // a check that may take a while ran: the deadline may have passed meanwhile
+    RESPOOL_ASSERT_UNLOCKED();
+    v.broken = caps_.is_broken && slot_is_broken(slot);
+    if (!v.broken && rec->validate_due) {
+        if (ctx.past_deadline()) {
+            v.late = true;  // no time left to validate: not lent, and not judged either
+        } else {
+            ctx.phase = AcquirePhase::validating;
+            const Deadline until = std::min(ctx.deadline, deadline_after(opt_.validation_timeout));
+            RESPOOL_ASSERT_UNLOCKED();
+            v.validated = true;
+            v.valid = validate_slot(slot, until);
+            may_block = true;
+            if (!v.valid)
+                emit(Event{.kind = EventKind::validation_failed, .pool = opt_.name, .resource_id = slot.id,
+                           .message = "validate() failed on borrow"});
+        }
+    }
+    // The user's verdict, after the adapter's: like mark_broken(), not a failed creation.
+    if (!v.broken && v.valid && !v.late && caps_.on_acquire) {
+        RESPOOL_ASSERT_UNLOCKED();
+        v.hook_said_no = !on_acquire_slot(slot);
+        may_block = true;
+    }
+    if (may_block && ctx.past_deadline()) v.late = true;
+    v.now = time_.ticks();
+    return v;
+}
+
+LeaseRecord* PoolCore::undo_borrow_locked(LeaseRecord* rec, const BorrowVerdict& v, AcquireContext& ctx, Lock& lk,
+                                          Deferred& d)
+{
+    // Not handed out after all: as if the lease had not been taken; the
+    // resource is kept or destroyed.
+    Slot* slot = rec->slot;
+    --counters_.acquired;
+    if (ctx.waited) --counters_.acquired_waited;
+    leases_.discard(rec);
+    inventory_.drop_lease(slot);
+    if (!v.ok()) {
+        const bool invalid = v.validated && !v.valid;
+        // A refusal by on_acquire is the user's verdict, not a failed creation.
+        if (!v.hook_said_no)
+            failed_unproven_locked(slot, invalid ? "validate() on borrow" : "is_broken() on borrow", d);
+        retire_locked(slot, invalid ? DestroyReason::validation : DestroyReason::broken, d);
+    }
+    place_locked(slot, v.now, false, d);
+    if (closed_) throw PoolClosed(fmt::format("respool[{}]: the pool was closed during acquire", opt_.name));
+    if (ctx.stop.stop_requested()) {
+        ++counters_.cancellations;
+        throw Cancelled(fmt::format("respool[{}]: acquire cancelled while validating", opt_.name));
+    }
+    if (ctx.may_wait && ctx.past_deadline()) throw_timeout_locked(ctx, counters_.create_failures, v.now);
+    return obtain_locked(ctx, lk, d, ticks_unlocked(lk));
 }
 
 } // namespace respool::detail

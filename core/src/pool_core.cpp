@@ -103,6 +103,15 @@ void PoolCore::unref(Lock& lk) noexcept
     if (last) delete this;  // the only place the state is deleted
 }
 
+std::int64_t PoolCore::ticks_unlocked(Lock& lk) const noexcept
+{
+    if (!time_.manual()) return time_.ticks();  // the hardware counter: no user code
+    lk.unlock();
+    const std::int64_t now = time_.ticks();
+    lk.lock();
+    return now;
+}
+
 void PoolCore::tell_waiters(Deferred& d) noexcept
 {
     for (Waiter* w = std::exchange(d.told, nullptr); w;) {
@@ -257,7 +266,7 @@ PoolSnapshot PoolCore::snapshot_locked() const noexcept
     // A resource out for a keepalive check is idle to the outside world.
     return PoolSnapshot{inventory_.max_size(),
                         inventory_.total(),
-                        inventory_.count(SlotState::idle) + keepalive_checks_,
+                        inventory_.count(SlotState::idle) + inventory_.pool_checks(),
                         inventory_.in_use(),
                         leases_.count(),
                         queue_.size(),
@@ -328,7 +337,8 @@ bool PoolCore::close(std::chrono::milliseconds drain_timeout)
     std::vector<LeaseInfo> leaked;
     if (!drained && opt_.leak_mode == LeakMode::strict && !strict_reported_) {
         strict_reported_ = true;
-        leaked = leases_.holders(time_.ticks(), time_);
+        const std::int64_t now = ticks_unlocked(lk);
+        leaked = leases_.holders(now, time_);
     }
     lk.unlock();
     for (const LeaseInfo& l : leaked) {

@@ -20,20 +20,26 @@ struct PoolCore::AcquireContext {
     bool may_wait = true;  // false for try_acquire: no queue, no acquire deadline
     std::thread::id thread = std::this_thread::get_id();
     std::int64_t start_ticks = 0;
-    Deadline deadline{};
-    bool has_deadline = false;
+    // Fixed when the call starts: queueing, creating and the borrow checks
+    // all count against it. `Deadline::max()`: none (try_acquire, or a
+    // timeout of `milliseconds::max()`).
+    Deadline deadline = Deadline::max();
     AcquirePhase phase = AcquirePhase::queued;
     bool waited = false;  // queued at some point: counts as acquired_waited
 
-    /// Now + timeout, saturated: `milliseconds::max()` is `Deadline::max()`, no deadline.
-    Deadline get_deadline() noexcept
-    {
-        if (!has_deadline) {
-            deadline = deadline_after(timeout);
-            has_deadline = true;
-        }
-        return deadline;
-    }
+    bool past_deadline() const noexcept { return deadline != Deadline::max() && SteadyClock::now() >= deadline; }
+};
+
+/// What the borrow checks (is_broken, validate, on_acquire) said of a lease's
+/// resource; worked out without the lock, applied under it.
+struct PoolCore::BorrowVerdict {
+    bool broken = false;        // is_broken() said so
+    bool validated = false;     // validate() ran ...
+    bool valid = true;          // ... and said this
+    bool hook_said_no = false;  // on_acquire refused it: the user's verdict, not a failed creation
+    bool late = false;          // the deadline passed before or during a check that may block
+    std::int64_t now = 0;       // when the checks ended
+    bool ok() const noexcept { return !broken && valid && !hook_said_no; }
 };
 
 /// A caller asleep in acquire; lives on its stack.

@@ -19,9 +19,10 @@ std::size_t PoolCore::creation_demand_locked() const noexcept
     const std::size_t covered = inventory_.spare() + creating * cap_;
     const std::size_t waiting = queue_.size();
     std::size_t need = waiting > covered ? (waiting - covered + cap_ - 1) / cap_ : 0;
-    const std::size_t ready = inventory_.count(SlotState::idle) + keepalive_checks_ + creating;
+    const std::size_t ready = inventory_.count(SlotState::idle) + inventory_.pool_checks() + creating;
     if (min_idle_ > ready) need = std::max(need, min_idle_ - ready);
-    if (pending_replacements_ > creating) need = std::max(need, pending_replacements_ - creating);
+    const std::size_t replacing = inventory_.replacements_pending();
+    if (replacing > creating) need = std::max(need, replacing - creating);
     // Failing fatally: one attempt at a time (for min_idle, or for the one
     // caller let through per back-off step), never a connect storm.
     if (creation_fatal_) return need > 0 && creating == 0 ? 1 : 0;
@@ -153,19 +154,11 @@ void PoolCore::deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcep
         inventory_.doom(slot, closed_ ? DestroyReason::closed : DestroyReason::retired, d.doomed);
         return;
     }
-    if (shared_ && pending_replacements_ > 0) {
-        // Make-before-break: the new channel is ready, so one due for
-        // retirement stops taking leases now (and goes once its holders and
-        // any check on it are done).
-        for (Slot* old : inventory_.slots())
-            if (old->replacement_pending) {
-                retire_locked(old, DestroyReason::lifetime, d);
-                break;
-            }
-    }
-    if (paused_) return;  // idle until resume()
-    // A fresh resource goes straight to the oldest waiters, whoever asked for it.
-    while (!queue_.empty() && inventory_.may_lend(*slot)) grant_locked(*queue_.front(), slot, now, d);
+    // Make-before-break: the new channel is ready, so one due for
+    // retirement stops taking leases now (and goes once its holders and any
+    // check on it are done).
+    if (Slot* old = inventory_.replaced_slot()) retire_locked(old, DestroyReason::lifetime, d);
+    offer_locked(slot, now, true, d);
 }
 
 void PoolCore::creation_failed_locked(const std::exception_ptr& error, const std::string& text, bool from_create,

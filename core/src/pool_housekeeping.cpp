@@ -24,27 +24,23 @@ void PoolCore::housekeeper_main() noexcept
 
 void PoolCore::evict_locked(std::int64_t now, Deferred& d) noexcept
 {
-    std::size_t idle = inventory_.count(SlotState::idle);
+    // Idle ones: expired ones wherever they are; then, least recently
+    // returned first (the front of the idle order), those idle longer than
+    // idle_timeout while more than min_idle are idle.
+    const IdleList& idle = inventory_.idle_list();
+    for (std::size_t i = idle.size(); i-- > 0;)
+        if (Slot* s = idle.at(i); now >= s->expires_ticks) inventory_.doom(s, DestroyReason::lifetime, d.doomed);
+    while (idle.size() > min_idle_ && now - idle.front()->idle_since_ticks >= idle_timeout_ticks_)
+        inventory_.doom(idle.front(), DestroyReason::idle, d.doomed);
+    if (!shared_) return;
+    // A lease is never taken away: a shared resource due to retire is
+    // replaced first (make-before-break) when there is room.
     const auto& slots = inventory_.slots();
-    // Backwards: dooming one moves the last slot into its place, which has been seen.
     for (std::size_t i = slots.size(); i-- > 0;) {
         Slot* s = slots[i];
-        if (s->state == SlotState::idle) {
-            const bool expired = now >= s->expires_ticks;
-            if (expired || (now - s->idle_since_ticks >= idle_timeout_ticks_ && idle > min_idle_)) {
-                inventory_.doom(s, expired ? DestroyReason::lifetime : DestroyReason::idle, d.doomed);
-                --idle;
-            }
-        } else if (shared_ && s->state == SlotState::leased && now >= s->expires_ticks && !s->replacement_pending) {
-            // A lease is never taken away: a shared resource due to retire is
-            // replaced first (make-before-break) when there is room.
-            if (!inventory_.at_max()) {
-                s->replacement_pending = true;
-                ++pending_replacements_;
-            } else {
-                retire_locked(s, DestroyReason::lifetime, d);  // no room: stop new leases, finish current ones
-            }
-        }
+        if (s->state != SlotState::leased || now < s->expires_ticks || s->replacement_pending) continue;
+        if (!inventory_.at_max()) inventory_.mark_for_replacement(s);
+        else retire_locked(s, DestroyReason::lifetime, d);  // no room: stop new leases, finish current ones
     }
 }
 
@@ -129,20 +125,18 @@ void PoolCore::keep_alive()
     if (keepalive_ticks_ == INT64_MAX || !caps_.validate) return;
     for (;;) {
         Deferred d;
+        const std::int64_t now = time_.ticks();
         Lock lk(mu_);
         // Never hold back a resource someone is waiting for; one at a time,
         // so the others stay idle and lendable meanwhile.
         if (closed_ || !queue_.empty()) return;
-        const std::int64_t now = time_.ticks();
         Slot* due = nullptr;
         for (Slot* s : inventory_.slots())
             if (s->state == SlotState::idle && now >= s->keepalive_due_ticks &&
                 (!due || s->keepalive_due_ticks < due->keepalive_due_ticks))
                 due = s;
         if (!due) return;
-        inventory_.set_state(due, SlotState::checking);
-        ++due->pins;
-        ++keepalive_checks_;
+        begin_pool_check_locked(due);
         lk.unlock();
 
         RESPOOL_ASSERT_UNLOCKED();
@@ -151,8 +145,6 @@ void PoolCore::keep_alive()
         const std::uint64_t id = due->id;
 
         lk.lock();
-        --due->pins;
-        --keepalive_checks_;
         ++counters_.keepalives;
         if (ok) {
             prove_locked(due);
@@ -163,7 +155,8 @@ void PoolCore::keep_alive()
             failed_unproven_locked(due, "validate() in a keepalive check", d);
             retire_locked(due, DestroyReason::validation, d);
         }
-        place_locked(due, checked, false, d);  // keeps its idle_since, so idle eviction still applies
+        // Keeps its idle_since, so its place in the idle order and idle eviction still apply.
+        end_pool_check_locked(due, checked, d);
         start_creations_locked();
         lk.unlock();
         tell_waiters(d);  // a waiter that arrived during the check may have been handed this one
@@ -172,6 +165,18 @@ void PoolCore::keep_alive()
         lk.lock();
         settle_locked(d);
     }
+}
+
+void PoolCore::begin_pool_check_locked(Slot* slot) noexcept
+{
+    inventory_.set_state(slot, SlotState::checking);
+    ++slot->pins;
+}
+
+void PoolCore::end_pool_check_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept
+{
+    --slot->pins;
+    place_locked(slot, now, false, d);
 }
 
 } // namespace respool::detail

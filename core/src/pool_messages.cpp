@@ -43,9 +43,8 @@ std::string headline(const PoolSnapshot& snap, std::size_t checking, std::size_t
 
 } // namespace
 
-void PoolCore::throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen)
+void PoolCore::throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen, std::int64_t now)
 {
-    const std::int64_t now = time_.ticks();
     const std::int64_t real = real_ns();
     const PoolSnapshot snap = snapshot_locked();
     const std::size_t checking = inventory_.count(SlotState::checking);

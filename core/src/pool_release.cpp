@@ -1,6 +1,6 @@
-// PoolCore: giving a resource back — the return checks, where the resource
-// goes next (to the oldest waiter, the idle list, or destruction), and the
-// accounting of resources that fail before they have served anyone.
+// PoolCore: giving a resource back — the return checks, and the accounting
+// of resources that fail before they have served anyone. Where the resource
+// goes next is pool_dispatch.cpp's to decide.
 #include "pool_core_internal.hpp"
 
 #include <fmt/format.h>
@@ -9,7 +9,6 @@ namespace respool::detail {
 
 void PoolCore::release(LeaseRecord* rec) noexcept
 {
-    const std::int64_t now = time_.ticks();
     Slot* slot = rec->slot;
     bool broken = rec->broken;
     bool adapter_says_broken = false;
@@ -29,8 +28,11 @@ void PoolCore::release(LeaseRecord* rec) noexcept
         RESPOOL_ASSERT_UNLOCKED();
         broken = adapter_says_broken = !reset_slot(*slot);
     }
-    // The hold time's bucket is worked out before the lock is taken: the
-    // clock read and the arithmetic after it stay out of the critical section.
+    // Read after the hooks, so that the time stamps (idle since, keepalive
+    // due, expiry) describe the resource as it goes back; and before the
+    // lock, like the hold time's bucket: the clock read and the arithmetic
+    // after it stay out of the critical section.
+    const std::int64_t now = time_.ticks();
     const std::int64_t held = now - rec->acquired_ticks;
     const int held_bucket = Histogram::index(held);
 
@@ -68,74 +70,6 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     lk.lock();
     settle_locked(d);
     unref(lk);
-}
-
-void PoolCore::place_locked(Slot* slot, std::int64_t now, bool returned, Deferred& d) noexcept
-{
-    switch (slot->state) {
-    case SlotState::destroying:
-        return;
-    case SlotState::retiring:
-        if (!slot->held()) inventory_.doom(slot, slot->reason, d.doomed);
-        return;
-    case SlotState::idle:
-        return;  // nobody let go of it: nothing to decide
-    case SlotState::leased:
-    case SlotState::checking:
-        break;
-    }
-    if (closed_) {
-        retire_locked(slot, DestroyReason::closed, d);
-        return;
-    }
-    if (inventory_.over_max()) [[unlikely]] {
-        // The pool shrank (resize): whatever is given back first goes.
-        retire_locked(slot, DestroyReason::retired, d);
-        place_locked(slot, now, returned, d);
-        return;
-    }
-    if (!slot->held()) {
-        if (now >= slot->expires_ticks) {
-            retire_locked(slot, DestroyReason::lifetime, d);
-            return;
-        }
-        if (returned) {
-            slot->idle_since_ticks = now;
-            if (keepalive_ticks_ != INT64_MAX) slot->keepalive_due_ticks = keepalive_due_locked(now);
-        }
-        inventory_.set_state(slot, SlotState::idle);
-    } else if (slot->state == SlotState::checking) {
-        return;  // its borrower's check goes on
-    }
-    // Free (or, shared, with room again): the queue decides.
-    if (!queue_.empty() && !paused_) {
-        // Past the fairness window the oldest waiter gets it directly;
-        // within it, running threads may take it first.
-        if (queue_.hand_off_due(now)) {
-            while (!queue_.empty() && queue_.hand_off_due(now) && inventory_.may_lend(*slot))
-                grant_locked(*queue_.front(), slot, now, d);
-            return;
-        }
-        hint_front_locked(d);
-        return;
-    }
-    if (slot->state == SlotState::idle && inventory_.count(SlotState::idle) > max_idle_)
-        retire_locked(slot, DestroyReason::idle, d);
-}
-
-void PoolCore::retire_locked(Slot* slot, DestroyReason why, Deferred& d) noexcept
-{
-    if (slot->replacement_pending) {
-        // Going before its replacement arrived: that creation is for capacity now.
-        slot->replacement_pending = false;
-        --pending_replacements_;
-    }
-    const bool held = slot->held();
-    if (!held && (slot->state == SlotState::leased || slot->state == SlotState::checking)) {
-        inventory_.doom(slot, why, d.doomed);  // nobody holds it: no need to wait
-        return;
-    }
-    inventory_.retire(slot, why, d.doomed);
 }
 
 void PoolCore::prove_locked(Slot* slot) noexcept

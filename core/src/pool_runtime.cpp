@@ -49,6 +49,7 @@ void PoolCore::set_min_idle(std::size_t min_idle)
         reject("min_idle", fmt::format("{} exceeds max_idle ({})", min_idle, max_idle_));
     min_idle_ = min_idle;
     start_creations_locked();  // the refill, at once
+    if (ready_waiters_ > 0) changed_.notify_all();  // a lower min_idle may be met already
 }
 
 void PoolCore::wait_ready(std::chrono::milliseconds timeout)
@@ -84,11 +85,12 @@ void PoolCore::wait_ready(std::chrono::milliseconds timeout)
         unref(lk);
         throw failed;
     }
+    const std::int64_t now = ticks_unlocked(lk);
     const PoolSnapshot snap = snapshot_locked();
     AcquireTimeout timed_out(fmt::format("{}{} [{} of max_size {} exist: {} in use, {} idle, {} creating]", how_many,
                                          paused_ ? "; the pool is paused (resume() lets creation start)" : "",
                                          snap.total, snap.max_size, snap.in_use, snap.idle, snap.creating),
-                             AcquirePhase::creating, snap, leases_.holders(time_.ticks(), time_));
+                             AcquirePhase::creating, snap, leases_.holders(now, time_));
     unref(lk);
     throw timed_out;
 }
@@ -103,17 +105,18 @@ void PoolCore::pause()
 void PoolCore::resume()
 {
     Deferred d;
+    const std::int64_t now = time_.ticks();
     Lock lk(mu_);
     if (!paused_) return;
     ++refs_;
     paused_ = false;
-    // Serve the queue at once, oldest first, from what is idle; then create for the rest.
-    const std::int64_t now = time_.ticks();
-    while (Waiter* w = queue_.front()) {
-        Slot* slot = inventory_.find(opt_.idle_order, static_cast<ThreadWaiter*>(w)->ctx->thread, now, d.doomed);
-        if (!slot) break;
-        grant_locked(*w, slot, now, d);
-    }
+    // Serve the queue at once, oldest first, from what is lendable (most
+    // recently returned first); then create for the rest.
+    const IdleList& idle = inventory_.idle_list();
+    while (!queue_.empty() && !idle.empty()) offer_locked(idle.back(), now, true, d);
+    if (shared_)
+        for (Slot* s : inventory_.slots())
+            if (!queue_.empty() && inventory_.may_lend(*s)) offer_locked(s, now, true, d);
     start_creations_locked();
     finish_and_unref(lk, d);
 }
@@ -148,9 +151,7 @@ void PoolCore::retire_if(const std::function<bool(const Slot&)>& pred)
             if (s == c.slot && s->id == c.id && s->state == SlotState::idle) slot = s;
         if (!slot || closed_) continue;
         // Out for a check, like a keepalive: not lent, not destroyed, while the predicate reads it.
-        inventory_.set_state(slot, SlotState::checking);
-        ++slot->pins;
-        ++keepalive_checks_;
+        begin_pool_check_locked(slot);
         lk.unlock();
         bool retire = false;
         std::exception_ptr error;
@@ -161,11 +162,10 @@ void PoolCore::retire_if(const std::function<bool(const Slot&)>& pred)
             error = std::current_exception();
         }
         Deferred d;
+        const std::int64_t now = time_.ticks();
         lk.lock();
-        --slot->pins;
-        --keepalive_checks_;
         if (retire) retire_locked(slot, DestroyReason::retired, d);
-        place_locked(slot, time_.ticks(), false, d);  // back to idle (or to a waiter), or destroyed
+        end_pool_check_locked(slot, now, d);  // back to its place in the idle order (or to a waiter), or destroyed
         start_creations_locked();
         flush(lk, d);
         if (error) {

@@ -1,6 +1,8 @@
-// Internal: idle resources in return order, in a ring buffer. The front is
-// the least recently returned; LIFO borrows from the back, FIFO from the
-// front. It grows only through `reserve`, which the inventory calls when a
+// Internal: idle resources in return order (`Slot::idle_since_ticks`), in a
+// ring buffer. The front is the least recently returned; LIFO borrows from
+// the back, FIFO from the front, idle eviction takes from the front. A
+// resource back from a check (keepalive, retire_if) goes back to its place
+// in that order, not on top. It grows only through `reserve`, which the inventory calls when a
 // resource is created, so returning and borrowing never allocate.
 #pragma once
 
@@ -27,6 +29,16 @@ public:
     }
     /// Needs room (see `reserve`).
     void push_back(Slot* s) noexcept { ring_[wrap(head_ + size_)] = s; ++size_; }
+    /// Inserts `s` by its `idle_since_ticks`, after those with the same
+    /// time. Needs room. One comparison for a resource just given back.
+    void insert_in_order(Slot* s) noexcept
+    {
+        std::size_t i = size_;
+        while (i > 0 && at(i - 1)->idle_since_ticks > s->idle_since_ticks) --i;
+        for (std::size_t k = size_; k > i; --k) ring_[wrap(head_ + k)] = ring_[wrap(head_ + k - 1)];
+        ring_[wrap(head_ + i)] = s;
+        ++size_;
+    }
     Slot* back() const noexcept { return at(size_ - 1); }
     Slot* front() const noexcept { return ring_[head_]; }
     /// The i-th from the front.

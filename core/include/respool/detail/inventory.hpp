@@ -47,8 +47,12 @@ public:
         max_size_ = n;
         ceiling_ = std::max(n, total());
     }
-    /// Above the limit (after a shrink), not counting slots already retiring.
-    bool over_max() const noexcept { return total() - count(SlotState::retiring) > max_size_; }
+    /// Above the limit (after a shrink), not counting slots already on their
+    /// way out (retiring or being destroyed): those free their places anyway.
+    bool over_max() const noexcept
+    {
+        return total() - count(SlotState::retiring) - count(SlotState::destroying) > max_size_;
+    }
     std::size_t creating() const noexcept { return creating_; }
     std::size_t count(SlotState s) const noexcept { return counts_[static_cast<std::size_t>(s)]; }
     /// Slots with at least one lease.
@@ -56,6 +60,11 @@ public:
     /// Free lease places on slots that may be lent (in exclusive mode: idle slots).
     std::size_t spare() const noexcept { return spare_; }
     std::size_t cap() const noexcept { return cap_; }
+    /// Idle slots out for a check by the pool (keepalive, retire_if): idle to
+    /// the outside world, but not lendable.
+    std::size_t pool_checks() const noexcept { return pool_checks_; }
+    /// Shared slots waiting for their make-before-break replacement.
+    std::size_t replacements_pending() const noexcept { return replacements_; }
     bool shared() const noexcept { return cap_ > 1; }
     /// Live slots in any state but `destroying`.
     const std::vector<Slot*>& slots() const noexcept { return slots_; }
@@ -95,7 +104,14 @@ public:
         if (from == SlotState::idle) idle_.remove(s);
         if (to == SlotState::idle) {
             assert(s->leases == 0);
-            idle_.push_back(s);  // room reserved by `add`
+            idle_.insert_in_order(s);  // room reserved by `add`
+        }
+        if (s->leases == 0 && from == SlotState::checking) --pool_checks_;
+        if (s->leases == 0 && to == SlotState::checking) ++pool_checks_;
+        if ((to == SlotState::retiring || to == SlotState::destroying) && s->replacement_pending) {
+            // Going anyway: the creation that was to replace it is for capacity now.
+            s->replacement_pending = false;
+            --replacements_;
         }
         --counter(from);
         ++counter(to);
@@ -108,13 +124,29 @@ public:
     void lend(Slot* s, bool check_first) noexcept
     {
         assert(may_lend(*s));
+        add_lease(s);  // first: a slot checking for its borrower has a lease (see pool_checks)
         if (s->state == SlotState::idle) set_state(s, check_first ? SlotState::checking : SlotState::leased);
-        add_lease(s);
+    }
+    /// Marks a shared slot to be replaced make-before-break: it keeps taking
+    /// leases until its replacement arrives (`take_replaced`).
+    void mark_for_replacement(Slot* s) noexcept
+    {
+        assert(!s->replacement_pending && s->state != SlotState::retiring && s->state != SlotState::destroying);
+        s->replacement_pending = true;
+        ++replacements_;
+    }
+    /// A slot waiting for the replacement that just arrived, or null.
+    Slot* replaced_slot() const noexcept
+    {
+        if (replacements_ == 0) return nullptr;
+        for (Slot* s : slots_)
+            if (s->replacement_pending) return s;
+        return nullptr;
     }
     /// A lease leaves `s`; its state is the caller's to settle.
     void drop_lease(Slot* s) noexcept
     {
-        assert(s->leases > 0);
+        assert(s->leases > 0 && s->state != SlotState::checking);
         if (lendable_state(s->state)) ++spare_;
         if (--s->leases == 0) --in_use_;
     }
@@ -206,6 +238,8 @@ private:
     std::size_t creating_ = 0;
     std::size_t in_use_ = 0;
     std::size_t spare_ = 0;
+    std::size_t pool_checks_ = 0;   // slots in `checking` with no lease
+    std::size_t replacements_ = 0;  // slots with `replacement_pending`
 };
 
 } // namespace respool::detail

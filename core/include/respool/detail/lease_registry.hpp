@@ -30,9 +30,10 @@ public:
     LeaseRegistry& operator=(const LeaseRegistry&) = delete;
     ~LeaseRegistry();
 
-    /// A new record for a lease on `slot`, acquired at `now` after waiting `wait_ticks`.
+    /// A new record for a lease on `slot`, acquired at `now`. Its wait is
+    /// counted by `handed_out`, once no borrow check can refuse it.
     LeaseRecord* add(Slot* slot, const SourceLocation& site, std::thread::id thread, std::int64_t now,
-                     std::int64_t wait_ticks, std::int64_t deadline_ticks)
+                     std::int64_t deadline_ticks)
     {
         LeaseRecord* rec = free_;
         if (rec) free_ = rec->next;
@@ -49,8 +50,13 @@ public:
         head_ = rec;
         ++count_;
         rec->site_index = sites_.index_of(site);
-        sites_.on_acquire(rec->site_index, wait_ticks);
+        sites_.on_acquire(rec->site_index);
         return rec;
+    }
+    /// The lease reached its holder after waiting `wait_ticks`.
+    void handed_out(const LeaseRecord* rec, std::int64_t wait_ticks) noexcept
+    {
+        sites_.on_handed_out(rec->site_index, wait_ticks);
     }
     /// The lease ended; its record goes back to the free list.
     void remove(LeaseRecord* rec) noexcept

@@ -129,6 +129,7 @@ protected:
 
 private:
     struct AcquireContext;
+    struct BorrowVerdict;
     struct ThreadWaiter;
     struct Deferred;
     struct DeferredRare;
@@ -138,6 +139,10 @@ private:
     // Private members are RESPOOL_LOCAL: only the entry points above are
     // part of the shared library's interface.
     RESPOOL_LOCAL void unref(Lock& lk) noexcept;                 // lk held; released; `this` may be gone
+    /// The injected clock is user code: never read under the lock. Drops
+    /// `lk` for the read when the time base is such a clock; call it only
+    /// where the pool's state may change meanwhile (a loop that looks again).
+    RESPOOL_LOCAL std::int64_t ticks_unlocked(Lock& lk) const noexcept;
     RESPOOL_LOCAL void tell_waiters(Deferred& d) noexcept;       // unlocked: signals dequeued waiters
     RESPOOL_LOCAL void run_unlocked(Deferred& d) noexcept;       // unlocked: signals, stops, destruction
     RESPOOL_LOCAL void report_creation_news(DeferredRare& news) noexcept;  // unlocked: logs and events
@@ -157,17 +162,29 @@ private:
 
     // acquiring (pool_acquire.cpp)
     RESPOOL_LOCAL LeaseRecord* obtain_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now);
-    RESPOOL_LOCAL LeaseRecord* wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d);
+    RESPOOL_LOCAL LeaseRecord* wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now);
     RESPOOL_LOCAL LeaseRecord* checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& lk, Deferred& d);
+    RESPOOL_LOCAL BorrowVerdict run_borrow_checks(LeaseRecord* rec, AcquireContext& ctx) noexcept;
+    RESPOOL_LOCAL bool borrow_checks_due(const LeaseRecord* rec) const noexcept
+    {
+        return caps_.is_broken || caps_.on_acquire || rec->validate_due;
+    }
+    RESPOOL_LOCAL LeaseRecord* undo_borrow_locked(LeaseRecord* rec, const BorrowVerdict& v,
+                                                  AcquireContext& ctx, Lock& lk, Deferred& d);
     RESPOOL_LOCAL LeaseRecord* lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now);
+    [[noreturn]] RESPOOL_LOCAL void throw_wait_outcome_locked(const Waiter& w, const AcquireContext& ctx,
+                                                              std::int64_t now);
+
+    // where a place goes and who is told (pool_dispatch.cpp)
+    RESPOOL_LOCAL void place_locked(Slot* slot, std::int64_t now, bool returned, Deferred& d) noexcept;
+    RESPOOL_LOCAL void offer_locked(Slot* slot, std::int64_t now, bool fresh, Deferred& d) noexcept;
+    RESPOOL_LOCAL void retire_locked(Slot* slot, DestroyReason why, Deferred& d) noexcept;
     RESPOOL_LOCAL void grant_locked(Waiter& w, Slot* slot, std::int64_t now, Deferred& d) noexcept;
     RESPOOL_LOCAL void tell_locked(Waiter& w, WaitOutcome outcome, Deferred& d) noexcept;
     RESPOOL_LOCAL void hint_next_locked(Deferred& d) noexcept;
     RESPOOL_LOCAL void hint_front_locked(Deferred& d) noexcept;
 
     // giving back (pool_release.cpp)
-    RESPOOL_LOCAL void place_locked(Slot* slot, std::int64_t now, bool returned, Deferred& d) noexcept;
-    RESPOOL_LOCAL void retire_locked(Slot* slot, DestroyReason why, Deferred& d) noexcept;
     RESPOOL_LOCAL void prove_locked(Slot* slot) noexcept;
     RESPOOL_LOCAL void failed_unproven_locked(Slot* slot, const char* what, Deferred& d) noexcept;
 
@@ -186,9 +203,15 @@ private:
     RESPOOL_LOCAL void housekeeper_main() noexcept;
     RESPOOL_LOCAL void evict_locked(std::int64_t now, Deferred& d) noexcept;
     RESPOOL_LOCAL void keep_alive();
+    /// Takes an idle slot out for a check by the pool (keepalive, retire_if):
+    /// not lent, not destroyed while the check runs without the lock.
+    RESPOOL_LOCAL void begin_pool_check_locked(Slot* slot) noexcept;
+    /// Ends it: back to its place in the idle order, to a waiter, or retired.
+    RESPOOL_LOCAL void end_pool_check_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept;
 
     // messages (pool_messages.cpp)
-    [[noreturn]] RESPOOL_LOCAL void throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen);
+    [[noreturn]] RESPOOL_LOCAL void throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen,
+                                                         std::int64_t now);
     [[noreturn]] RESPOOL_LOCAL void throw_circuit_open_locked(std::int64_t real_now);
     [[noreturn]] RESPOOL_LOCAL void throw_fatal_locked(std::int64_t real_now);
     RESPOOL_LOCAL PoolSnapshot snapshot_locked() const noexcept;
@@ -229,8 +252,6 @@ private:
     CreationGovernor governor_;
     std::size_t refs_ = 1;                   // the handle's; see "Lifetime" above
     std::size_t creators_ = 0;               // creator threads running
-    std::size_t keepalive_checks_ = 0;       // idle slots out for a keepalive check (still "idle" in stats)
-    std::size_t pending_replacements_ = 0;   // shared mode, make-before-break
     // The last creation failed with a fatal error (counters_.last_create_*)
     // and none has succeeded since: acquires that would wait fail fast.
     bool creation_fatal_ = false;

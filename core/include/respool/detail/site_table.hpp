@@ -35,13 +35,14 @@ public:
         return lookup(site);
     }
 
-    void on_acquire(std::uint32_t i, std::int64_t wait_ticks) noexcept
+    void on_acquire(std::uint32_t i) noexcept
     {
         Entry& e = entries_[i];
         ++e.acquired;
         ++e.holding;
-        e.wait.record(wait_ticks);
     }
+    /// The lease passed its borrow checks: its wait counts.
+    void on_handed_out(std::uint32_t i, std::int64_t wait_ticks) noexcept { entries_[i].wait.record(wait_ticks); }
     /// `bucket` is `Histogram::index(hold_ticks)`, computed by the caller outside the lock.
     void on_release(std::uint32_t i, std::int64_t hold_ticks, int bucket) noexcept
     {
