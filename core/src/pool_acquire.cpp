@@ -15,7 +15,7 @@ LeaseRecord* PoolCore::acquire(std::chrono::milliseconds timeout, const std::sto
 {
     AcquireContext ctx{timeout, stop, site, may_wait};
     ctx.start_ticks = time_.ticks();
-    if (may_wait) ctx.deadline = deadline_after(timeout);
+    ctx.start_hw = time_.manual() ? hardware_ticks() : ctx.start_ticks;
     Deferred d;
     Lock lk(mu_);
     ++refs_;  // the caller's own reference; it becomes its lease's
@@ -154,7 +154,7 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, s
             if (was_front) hint_next_locked(d);
             break;
         }
-        Deadline sleep_until = ctx.deadline;
+        Deadline sleep_until = ctx.deadline();
         if (hinted && queue_.front() == &w && queue_.may_overtake(now)) {
             // Woken for a resource that a running thread took first: the
             // wake-up was paid for nothing, and the next one likely would be
@@ -165,7 +165,7 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, s
             // to us directly.
             w.quiet = w.quiet.count() == 0 ? first_quiet_ : std::min(2 * w.quiet, quiet_cap_);
             w.quiet_spell = true;
-            sleep_until = std::min(ctx.deadline, SteadyClock::now() + w.quiet);
+            sleep_until = std::min(ctx.deadline(), SteadyClock::now() + w.quiet);
         } else {
             w.woken = false;
             w.quiet_spell = false;
@@ -278,7 +278,7 @@ PoolCore::BorrowVerdict PoolCore::run_borrow_checks(LeaseRecord* rec, AcquireCon
             v.late = true;  // no time left to validate: not lent, and not judged either
         } else {
             ctx.phase = AcquirePhase::validating;
-            const Deadline until = std::min(ctx.deadline, deadline_after(opt_.validation_timeout));
+            const Deadline until = std::min(ctx.deadline(), deadline_after(opt_.validation_timeout));
             RESPOOL_ASSERT_UNLOCKED();
             v.validated = true;
             v.valid = validate_slot(slot, until);

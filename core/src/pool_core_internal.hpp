@@ -19,15 +19,38 @@ struct PoolCore::AcquireContext {
     const SourceLocation& site;
     bool may_wait = true;  // false for try_acquire: no queue, no acquire deadline
     std::thread::id thread = std::this_thread::get_id();
-    std::int64_t start_ticks = 0;
-    // Fixed when the call starts: queueing, creating and the borrow checks
-    // all count against it. `Deadline::max()`: none (try_acquire, or a
-    // timeout of `milliseconds::max()`).
-    Deadline deadline = Deadline::max();
+    std::int64_t start_ticks = 0;  // the pool's time base (an injected clock's, maybe)
+    std::int64_t start_hw = 0;     // the hardware counter, when the call started
     AcquirePhase phase = AcquirePhase::queued;
     bool waited = false;  // queued at some point: counts as acquired_waited
 
-    bool past_deadline() const noexcept { return deadline != Deadline::max() && SteadyClock::now() >= deadline; }
+    /// When the call started + timeout: queueing, creating and the borrow
+    /// checks all count against it. `Deadline::max()`: none (try_acquire, or
+    /// a timeout of `milliseconds::max()`). Placed on first use, anchored at
+    /// the start by the hardware counter: a call that needs no deadline (an
+    /// idle resource, nothing to check) pays for no steady-clock read.
+    Deadline deadline() noexcept
+    {
+        if (!has_deadline_) {
+            if (may_wait) {
+                const auto now = SteadyClock::now();
+                const auto since_start = std::chrono::nanoseconds(static_cast<std::int64_t>(
+                    static_cast<double>(hardware_ticks() - start_hw) * hardware_ns_per_tick()));
+                deadline_ = deadline_after(timeout, now - std::max(since_start, std::chrono::nanoseconds::zero()));
+            }
+            has_deadline_ = true;
+        }
+        return deadline_;
+    }
+    bool past_deadline() noexcept
+    {
+        const Deadline d = deadline();
+        return d != Deadline::max() && SteadyClock::now() >= d;
+    }
+
+    // Set by deadline(); a plain member so the struct stays an aggregate.
+    Deadline deadline_ = Deadline::max();
+    bool has_deadline_ = false;
 };
 
 /// What the borrow checks (is_broken, validate, on_acquire) said of a lease's
@@ -61,7 +84,7 @@ struct PoolCore::ThreadWaiter final : Waiter {
 /// reference to the pool until it has run and settled it.
 ///
 /// Built and destroyed on every acquire and release, so the common part is
-/// four words; what only close, housekeeping and failures need is
+/// a few words; what only close, housekeeping and failures need is
 /// allocated when first needed.
 struct PoolCore::DeferredRare {
     std::vector<std::stop_source> stops;

@@ -493,7 +493,6 @@ TEST_CASE("wait_ready on a closed pool throws PoolClosed, also with min_idle 0")
     CHECK_THROWS_AS(pool.wait_ready(1s), PoolClosed);
 }
 
-#ifdef RESPOOL_POOL_MOVES
 // A Pool moves: the handle is a pointer, and leases point at the shared state.
 TEST_CASE("Pool is movable and leases survive the move")
 {
@@ -506,7 +505,9 @@ TEST_CASE("Pool is movable and leases survive the move")
     CHECK(second.stats().idle == 1);
     auto again = second.acquire();
     CHECK(static_cast<bool>(again));
+    FakePool third{f.adapter(), f.options(1)};
+    third = std::move(second);  // closes third's own pool, takes second's
+    CHECK(third.stats().in_use == 1);
 }
-#endif
 
 } // namespace respool::test

@@ -19,14 +19,18 @@
 // Thread-safety: every member may be called from any thread concurrently.
 // Lifetime: the destructor closes the pool (waiters get `PoolClosed`, idle
 // resources are destroyed, outstanding leases are waited for up to
-// `drain_timeout`) and waits for creations in flight (bounded by
+// `drain_timeout`) and waits for borrow checks and creations in flight
+// (creations end at once when the adapter takes a stop token, else by
 // `create_timeout`). Leases may outlive the pool; giving them back then
-// destroys the resource. Not copyable, not movable (leases point into it).
+// destroys the resource. Not copyable. Movable: the handle owns a pointer to
+// the pool's shared state, which leases point to, so a move leaves leases
+// valid; a moved-from pool may only be destroyed or assigned to.
 #pragma once
 
 #include <chrono>
 #include <concepts>
 #include <optional>
+#include <utility>
 #include <respool/detail/source_location.hpp>
 #include <stop_token>
 #include <vector>
@@ -62,9 +66,22 @@ public:
             throw;
         }
     }
-    ~Pool() { state_->destroy_handle(); }
+    ~Pool()
+    {
+        if (state_) state_->destroy_handle();
+    }
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
+    Pool(Pool&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+    /// Closes and lets go of this pool's state (like the destructor), then takes `other`'s.
+    Pool& operator=(Pool&& other) noexcept
+    {
+        if (this != &other) {
+            if (state_) state_->destroy_handle();
+            state_ = std::exchange(other.state_, nullptr);
+        }
+        return *this;
+    }
 
     /// A lease within `options().acquire_timeout`. Throws `AcquireTimeout`,
     /// `CreateFailed`, `QueueFull` or `PoolClosed`.
