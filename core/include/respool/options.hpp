@@ -95,6 +95,11 @@ struct PoolOptions {
     std::size_t circuit_breaker_threshold = 5;
     /// How long the breaker stays open before one probe creation is tried.
     std::chrono::milliseconds circuit_open_time{1'000};
+    /// The breaker opens only on sustained failure: the run of consecutive
+    /// failures must also span this long (from its first failure to the
+    /// latest). A shorter blip - a restart, connections broken on arrival -
+    /// costs callers a wait within their deadlines, not an error; 0 = count only.
+    std::chrono::milliseconds circuit_failure_window{2'000};
     /// Most creations started per second (token bucket, burst of one second's
     /// worth); 0 = unlimited.
     double max_creates_per_second = 0;
