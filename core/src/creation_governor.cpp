@@ -79,7 +79,7 @@ void CreationGovernor::on_proven() noexcept
 
 CreationGovernor::Transition CreationGovernor::on_failure(std::int64_t now)
 {
-    ++failures_;
+    if (++failures_ == 1) run_started_ = now;
     if (open_) {
         // A failed probe: stay open for another full period.
         probing_ = false;
@@ -96,7 +96,11 @@ CreationGovernor::Transition CreationGovernor::on_failure(std::int64_t now)
     last_backoff_ = half + static_cast<std::int64_t>(std::uniform_real_distribution<double>(0, 1)(rng_) *
                                                      static_cast<double>(base - half));
     next_allowed_ = now + last_backoff_;
-    if (cfg_.threshold > 0 && failures_ >= cfg_.threshold) {
+    // Open only on sustained failure: enough failures, and for long enough
+    // that a blip (a restart, a burst of connections broken on arrival)
+    // would already be over. Until then callers wait, each until its own
+    // deadline, while creations are retried with back-off.
+    if (cfg_.threshold > 0 && failures_ >= cfg_.threshold && now - run_started_ >= cfg_.failure_window) {
         open_ = true;
         opened_at_ = now;
         ramp_ = 1;

@@ -48,6 +48,7 @@ void validate_options(const PoolOptions& o)
         reject("create_backoff_max", fmt::format("{} ms is shorter than create_backoff_initial ({} ms)",
                                                  o.create_backoff_max.count(), o.create_backoff_initial.count()));
     check_range("circuit_open_time", o.circuit_open_time, o.circuit_breaker_threshold == 0);
+    check_range("circuit_failure_window", o.circuit_failure_window, true);
     if (!(o.max_creates_per_second >= 0.0 && o.max_creates_per_second < 1e9))
         reject("max_creates_per_second", fmt::format("{} must be a finite number >= 0", o.max_creates_per_second));
     check_range("keepalive_interval", o.keepalive_interval, true);

@@ -58,6 +58,7 @@ PoolCore::PoolCore(PoolOptions options, LeaseMode mode, Capabilities caps)
               .backoff_max = std::chrono::nanoseconds(opt_.create_backoff_max).count(),
               .threshold = opt_.circuit_breaker_threshold,
               .open_time = std::chrono::nanoseconds(opt_.circuit_open_time).count(),
+              .failure_window = std::chrono::nanoseconds(opt_.circuit_failure_window).count(),
               .tokens_per_tick = opt_.max_creates_per_second / 1e9,
               .burst = std::max(1.0, opt_.max_creates_per_second),
               .max_concurrent = opt_.max_concurrent_creates},

@@ -302,6 +302,10 @@ TEST_CASE("the breaker still fails everyone fast once it opens on transient fail
     o.create_backoff_max = 10ms;
     o.circuit_breaker_threshold = 3;
     o.circuit_open_time = 5s;
+    // A short window (the default is 2 s): the failures are sustained well
+    // before the callers' 5 s deadlines, and the point is that they all
+    // learn then, not at their deadlines.
+    o.circuit_failure_window = 200ms;
     FakePool pool{f.adapter(), o};
     f.fake->fail_next_creates(1000, "fake: connection refused");
     std::atomic<int> open_in_window{0};

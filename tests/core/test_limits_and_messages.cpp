@@ -109,6 +109,9 @@ TEST_CASE("resources broken on arrival count as failed creations: back-off and t
     o.create_backoff_max = 200ms;
     o.circuit_breaker_threshold = 5;
     o.circuit_open_time = 300ms;
+    // Sustained for the whole 1.5 s run: a window well inside it (the
+    // default, 2 s, is longer than the run) must still open the breaker.
+    o.circuit_failure_window = 300ms;
     FakePool pool{f.adapter(), o};
     f.fake->break_next_checks(1'000'000);  // every borrow and return check says broken
     std::atomic<bool> stop{false};

@@ -76,7 +76,12 @@ TEST_CASE("the defaults are valid and production-minded")
     CHECK(o.acquire_timeout == 30s);
     CHECK(o.idle_timeout == 10min);
     CHECK(o.max_lifetime == 30min);
-    CHECK(o.validation_timeout == 5s);
+    // Issue 24: a dead idle connection costs a borrower at most a short
+    // validation, and background checks find it first.
+    CHECK(o.validation_timeout == 2s);
+    CHECK(o.validation_timeout < o.acquire_timeout);
+    CHECK(o.keepalive_interval == 30s);
+    CHECK(o.circuit_failure_window == 2s);
     CHECK(o.fairness_window == 1ms);
     CHECK(o.leak_mode == LeakMode::report);
 }

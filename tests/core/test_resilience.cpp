@@ -40,6 +40,10 @@ TEST_CASE("the breaker opens after consecutive failures: acquires fail fast with
     o.create_backoff_max = 5ms;
     o.circuit_breaker_threshold = 3;
     o.circuit_open_time = 300ms;
+    // Count-only breaker (no time span): this test is about the open /
+    // half-open / closed cycle, not about when a run counts as sustained
+    // (test_sustained_failure.cpp).
+    o.circuit_failure_window = 0ms;
     o.listener = kinds;
     o.logger = [](LogLevel, std::string_view) {};
     FakePool pool{f.adapter(), o};
@@ -126,6 +130,10 @@ TEST_CASE("a failed probe keeps the breaker open, and waiters are told at once")
     o.create_backoff_max = 1ms;
     o.circuit_breaker_threshold = 1;
     o.circuit_open_time = 100ms;
+    // Count-only breaker (no time span): this test is about the open /
+    // half-open / closed cycle, not about when a run counts as sustained
+    // (test_sustained_failure.cpp).
+    o.circuit_failure_window = 0ms;
     o.logger = [](LogLevel, std::string_view) {};
     FakePool pool{f.adapter(), o};
     f.fake->fail_next_creates(1000);
@@ -265,6 +273,9 @@ TEST_CASE("every new resource broken on arrival: creation backs off and the brea
         o.circuit_breaker_threshold = 5;
         o.circuit_open_time = 500ms;
         o.validate_after_idle = 0ms;
+        // Sustained: every resource is broken for the whole 2 s, so a window
+        // well inside it must still open the breaker.
+        o.circuit_failure_window = 300ms;
         o.logger = [](LogLevel, std::string_view) {};
         FakePool pool{f.adapter(), o};
         // Every check says broken, or every validation fails: the server hands

@@ -213,7 +213,7 @@ TEST_CASE("create: setup statements, network defaults on the socket, unix socket
         Connection c = connect(defaults);
         int fd = PQsocket(c.raw());
         CHECK(socket_option(fd, SOL_SOCKET, SO_KEEPALIVE) == 1);
-        CHECK(socket_option(fd, IPPROTO_TCP, TCP_KEEPIDLE) == 5);
+        CHECK(socket_option(fd, IPPROTO_TCP, TCP_KEEPIDLE) == 4);
         CHECK(socket_option(fd, IPPROTO_TCP, TCP_KEEPINTVL) == 2);
         CHECK(socket_option(fd, IPPROTO_TCP, TCP_KEEPCNT) == 3);
         CHECK(socket_option(fd, IPPROTO_TCP, TCP_USER_TIMEOUT) == 10000);

@@ -1,5 +1,7 @@
 #include "resolve_async.hpp"
 
+#include "stop_wake.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
@@ -21,7 +23,7 @@ namespace {
 /// Shared with the helper thread, which may finish long after the caller left.
 struct Lookup {
     std::mutex mutex;
-    std::condition_variable done_cv;
+    std::condition_variable_any done_cv;  // _any: also ends at a creation's stop request
     bool done = false;
     std::vector<NameResult> results;
 };
@@ -78,7 +80,11 @@ std::optional<std::vector<NameResult>> resolve_on_helper(std::vector<std::string
         lookup->done_cv.notify_all();
     }).detach();
     std::unique_lock lock(lookup->mutex);
-    if (!lookup->done_cv.wait_until(lock, deadline, [&] { return lookup->done; })) return std::nullopt;
+    // A creation asked to stop (the pool is closing) stops waiting too.
+    const StopScope* scope = StopScope::current();
+    const bool done = scope ? lookup->done_cv.wait_until(lock, scope->token(), deadline, [&] { return lookup->done; })
+                            : lookup->done_cv.wait_until(lock, deadline, [&] { return lookup->done; });
+    if (!done) return std::nullopt;
     return std::move(lookup->results);
 }
 

@@ -36,8 +36,8 @@ bool is_ip_literal(const std::string& host) noexcept;
 
 /// Resolves every name in `names`, in order, with `resolver` (empty:
 /// `system_resolve`) on one helper thread, and waits until `deadline`.
-/// The results, one per name; nullopt when the deadline came first (the
-/// thread is then abandoned). Throws std::system_error when no thread can start.
+/// The results, one per name; nullopt when the deadline came first, or this
+/// thread's creation was asked to stop (StopScope; the thread is then abandoned). Throws std::system_error when no thread can start.
 std::optional<std::vector<NameResult>> resolve_on_helper(std::vector<std::string> names,
                                                          NameResolver resolver, Deadline deadline);
 

@@ -8,6 +8,7 @@
 #include "conn_state.hpp"
 #include "pq_error.hpp"
 #include "resolve.hpp"
+#include "stop_wake.hpp"
 #include "wait.hpp"
 
 namespace respool::pg {
@@ -66,7 +67,24 @@ void poll_until_connected(const detail::Settings& s, PGconn* conn, Deadline dead
 
 } // namespace
 
-Connection Adapter::create(Deadline deadline)
+Connection Adapter::create(Deadline deadline) { return create(deadline, std::stop_token{}); }
+
+Connection Adapter::create(Deadline deadline, std::stop_token stop)
+{
+    // Every wait below (the lookup, libpq's connect loop, the setup
+    // statements) also ends when the pool closes and requests the stop.
+    const respool::detail::net::StopScope scope(std::move(stop));
+    try {
+        return create_within(deadline);
+    } catch (const Error& e) {
+        if (!scope.stopped()) throw;
+        throw Error(Error(ErrorKind::connect, "respool::pg: creation abandoned: the pool is closing (" +
+                                                  std::string(e.what()) + ")"),
+                    "connect", settings_->target);
+    }
+}
+
+Connection Adapter::create_within(Deadline deadline)
 {
     const detail::Settings& s = *settings_;
     Deadline started = SteadyClock::now();

@@ -7,11 +7,17 @@
 
 #include <poll.h>
 
+#include "stop_wake.hpp"
+
 namespace respool::pg::detail {
 
 short wait_socket(int fd, short events, Deadline deadline) noexcept
 {
+    // Inside create(deadline, stop): also wake when the pool closes.
+    const auto* stop = respool::detail::net::StopScope::current();
+    pollfd p[2] = {{fd, events, 0}, {stop ? stop->fd() : -1, POLLIN, 0}};
     for (;;) {
+        if (stop && stop->stopped()) return 0;  // create() says why (stop_requested_here)
         int timeout_ms = -1;
         if (deadline != Deadline::max()) {
             auto left = time_left(deadline);
@@ -20,11 +26,11 @@ short wait_socket(int fd, short events, Deadline deadline) noexcept
             auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
             timeout_ms = ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
         }
-        pollfd p{fd, events, 0};
-        int n = ::poll(&p, 1, timeout_ms);
-        if (n > 0) return p.revents;
+        p[0].revents = p[1].revents = 0;
+        int n = ::poll(p, p[1].fd >= 0 ? 2 : 1, timeout_ms);
+        if (n > 0 && p[0].revents != 0) return p[0].revents;
         if (n < 0 && errno != EINTR) return POLLERR;
-        // Timed out or interrupted: loop, so the deadline, not poll, decides.
+        // Timed out, interrupted or stopped: loop, so the deadline or the stop decides.
     }
 }
 

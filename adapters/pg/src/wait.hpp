@@ -9,7 +9,8 @@ namespace respool::pg::detail {
 
 /// Waits until `fd` has one of `events` (POLLIN/POLLOUT) or `deadline`
 /// passes. Returns poll's revents (errors and hang-ups included), or 0 when
-/// the deadline passed first. Deadline::max() waits without limit.
+/// the deadline passed first. Deadline::max() waits without limit. Inside a
+/// StopScope (create with a stop token) it also returns 0 once stop is requested.
 short wait_socket(int fd, short events, Deadline deadline) noexcept;
 
 /// `now + timeout` for the adapter's millisecond options, saturating:

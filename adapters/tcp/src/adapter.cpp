@@ -12,6 +12,7 @@
 
 #include "connect.hpp"
 #include "resolve.hpp"
+#include "stop_wake.hpp"
 #include "socket_impl.hpp"
 #include "tls.hpp"
 
@@ -121,7 +122,23 @@ std::shared_ptr<const Adapter::Config> make_config(Options options)
 
 Adapter::Adapter(Options options) : config_(make_config(std::move(options))) {}
 
-Socket Adapter::create(Deadline deadline)
+Socket Adapter::create(Deadline deadline) { return create(deadline, std::stop_token{}); }
+
+Socket Adapter::create(Deadline deadline, std::stop_token stop)
+{
+    const respool::detail::net::StopScope scope(std::move(stop));
+    try {
+        return create_within(deadline);
+    } catch (const Error& e) {
+        // A wait ended because the pool is closing, not because of the server.
+        if (scope.stopped())
+            throw Error(Errc::io, "tcp " + config_->endpoint + ": creation abandoned: the pool is closing (" +
+                                      e.what() + ")", 0, e.operation(), config_->endpoint);
+        throw;
+    }
+}
+
+Socket Adapter::create_within(Deadline deadline)
 {
     const Config& c = *config_;
     const Options& o = c.options;

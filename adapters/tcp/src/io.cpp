@@ -5,12 +5,17 @@
 
 #include <poll.h>
 
+#include "stop_wake.hpp"
+
 namespace respool::tcp::detail {
 
 bool wait_ready(int fd, short events, Deadline deadline)
 {
-    pollfd p{fd, events, 0};
+    // Inside create(deadline, stop): also wake when the pool closes.
+    const auto* stop = respool::detail::net::StopScope::current();
+    pollfd p[2] = {{fd, events, 0}, {stop ? stop->fd() : -1, POLLIN, 0}};
     for (;;) {
+        if (stop && stop->stopped()) return false;  // the caller checks stop_requested_here()
         timespec ts{};
         timespec* timeout = nullptr;  // Deadline::max(): no limit
         if (deadline != Deadline::max()) {
@@ -19,8 +24,8 @@ bool wait_ready(int fd, short events, Deadline deadline)
             ts.tv_nsec = static_cast<long>(left.count() % 1'000'000'000);
             timeout = &ts;
         }
-        int rc = ::ppoll(&p, 1, timeout, nullptr);
-        if (rc > 0) return true;
+        int rc = ::ppoll(p, p[1].fd >= 0 ? 2 : 1, timeout, nullptr);
+        if (rc > 0 && p[0].revents != 0) return true;
         if (rc == 0 && SteadyClock::now() >= deadline) return false;
         if (rc < 0 && errno != EINTR) return true;  // let the I/O call report it
     }

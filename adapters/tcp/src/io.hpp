@@ -10,7 +10,8 @@ namespace respool::tcp::detail {
 
 /// Waits until `fd` is ready for `events` (POLLIN / POLLOUT) or `deadline`
 /// passes; true when ready (an error or hang-up counts as ready: the next
-/// call reports it). Resumes after EINTR.
+/// call reports it). Resumes after EINTR. Inside a StopScope (create with a
+/// stop token) it also returns false once stop is requested.
 bool wait_ready(int fd, short events, Deadline deadline);
 
 /// The kind of failure an errno value means on a socket.

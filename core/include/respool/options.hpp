@@ -95,6 +95,11 @@ struct PoolOptions {
     std::size_t circuit_breaker_threshold = 5;
     /// How long the breaker stays open before one probe creation is tried.
     std::chrono::milliseconds circuit_open_time{1'000};
+    /// The breaker opens only on sustained failure: the run of consecutive
+    /// failures must also span this long (from its first failure to the
+    /// latest). A shorter blip - a restart, connections broken on arrival -
+    /// costs callers a wait within their deadlines, not an error; 0 = count only.
+    std::chrono::milliseconds circuit_failure_window{2'000};
     /// Most creations started per second (token bucket, burst of one second's
     /// worth); 0 = unlimited.
     double max_creates_per_second = 0;
@@ -104,11 +109,15 @@ struct PoolOptions {
     /// 0 = validate on every borrow. Needs the adapter's `validate`.
     std::chrono::milliseconds validate_after_idle{500};
     /// Upper bound of one validation (the caller's deadline may be shorter).
-    std::chrono::milliseconds validation_timeout{5'000};
+    /// Short, so a borrower that meets a dead connection pays at most this
+    /// before the pool moves on to another resource.
+    std::chrono::milliseconds validation_timeout{2'000};
 
     /// Validate idle resources this often (each with up to 10 % jitter),
     /// never while callers wait; 0 = off. Needs the adapter's `validate`.
-    std::chrono::milliseconds keepalive_interval{0};
+    /// On by default so dead idle connections are found in the background,
+    /// not by a borrower: two round trips a minute per idle resource.
+    std::chrono::milliseconds keepalive_interval{30'000};
 
     // --- lifetime ---
     /// Idle resources beyond `min_idle` are destroyed after this long unused. 0 = never.

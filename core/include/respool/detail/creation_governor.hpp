@@ -1,9 +1,13 @@
 // Internal: decides when the pool may start a creation, so that a dead or
 // recovering server meets neither a retry loop nor a connect storm:
 //   - exponential back-off with jitter between failed creations;
-//   - a circuit breaker: after `threshold` consecutive failures it opens
-//     (acquires that need a creation fail fast), after `open_time` it lets one
-//     probe through (half-open), and a probe's success closes it;
+//   - a circuit breaker that opens on *sustained* failure: at least
+//     `threshold` consecutive failures spanning at least `failure_window`
+//     from the first of them (a blip - a restart, a few connections broken
+//     on arrival - is retried with back-off within the callers' deadlines
+//     instead of failing them); once open, acquires that need a creation fail
+//     fast, after `open_time` it lets one probe through (half-open), and a
+//     probe's success closes it;
 //   - slow start after recovery: concurrency 1, doubling per success up to
 //     max_concurrent_creates;
 //   - an optional token bucket on creations per second.
@@ -27,6 +31,7 @@ public:
         std::int64_t backoff_max = 0;      // ticks
         std::size_t threshold = 0;         // 0 = no breaker
         std::int64_t open_time = 0;        // ticks
+        std::int64_t failure_window = 0;   // ticks the run of failures must span; 0 = count only
         double tokens_per_tick = 0;        // 0 = no rate limit
         double burst = 1;
         std::size_t max_concurrent = 1;
@@ -61,11 +66,15 @@ public:
     std::int64_t next_allowed() const noexcept { return next_allowed_; }
     /// When the breaker opened most recently.
     std::int64_t opened_at() const noexcept { return opened_at_; }
+    /// When the current run of consecutive failures began (meaningful while
+    /// `consecutive_failures() > 0`).
+    std::int64_t run_started_at() const noexcept { return run_started_; }
 
 private:
     Config cfg_;
     std::mt19937_64 rng_;
     std::size_t failures_ = 0;
+    std::int64_t run_started_ = 0;
     std::int64_t next_allowed_ = 0;
     std::int64_t last_backoff_ = 0;
     bool open_ = false;

@@ -1,9 +1,10 @@
 // respool/pg/adapter.hpp — makes, checks and recycles PostgreSQL connections for a pool.
 //
 // `respool::pg::Adapter` implements the `respool::Adapter` contract:
-// - `create(deadline)` connects with PQconnectStartParams/PQconnectPoll and
-//   poll(), resolving host names on a helper thread, so an unanswered SYN, a
-//   silent server or a hanging DNS ends at the deadline; then runs the setup
+// - `create(deadline, stop)` connects with PQconnectStartParams/PQconnectPoll
+//   and poll(), resolving host names on a helper thread, so an unanswered SYN,
+//   a silent server or a hanging DNS ends at the deadline, or at once when the
+//   pool closes (it requests `stop`); then runs the setup
 //   statements. Failures throw `pg::Error` (SQLSTATE kept: 28P01 wrong
 //   password, 3D000 unknown database, ...; operation() "resolve", "connect"
 //   or "setup"), with no password in the text.
@@ -30,6 +31,7 @@
 #pragma once
 
 #include <memory>
+#include <stop_token>
 #include <string>
 
 #include <respool/adapter.hpp>
@@ -60,6 +62,10 @@ public:
 
     /// Opens a connection by `deadline` and runs the setup statements.
     Connection create(Deadline deadline);
+    /// The same, also ending early (throwing pg::Error) once `stop` is
+    /// requested: the pool requests it when it closes, so shutting down
+    /// during an outage does not wait out `create_timeout`.
+    Connection create(Deadline deadline, std::stop_token stop);
     /// Cheap check on borrow and return; never blocks.
     bool is_broken(const Connection& connection) const noexcept;
     /// A round trip by `deadline`; false (and the connection marked) on failure.
@@ -82,12 +88,15 @@ public:
     std::string describe() const;
 
 private:
+    Connection create_within(Deadline deadline);  // create's steps; a StopScope may be active
+
     std::shared_ptr<const detail::Settings> settings_;
 };
 
 static_assert(respool::Adapter<Adapter>);
 static_assert(respool::detail::HasIsBroken<Adapter> && respool::detail::HasValidate<Adapter> &&
               respool::detail::HasReset<Adapter> && respool::detail::HasDestroy<Adapter> &&
-              respool::detail::HasIsFatal<Adapter>);
+              respool::detail::HasIsFatal<Adapter> &&
+              respool::detail::HasStoppableCreate<Adapter>);
 
 } // namespace respool::pg

@@ -31,10 +31,13 @@ namespace respool::pg {
 /// TCP settings applied unless the conninfo sets the same libpq keyword.
 /// libpq's own defaults leave a connection to a vanished peer hanging for
 /// the OS's minutes (keepalive after 2 h, retransmissions for ~15 min); these
-/// bound it to seconds. They do nothing on unix sockets.
+/// bound it to 10 s: an idle connection, or one waiting for a reply, is
+/// probed after 4 s of silence, then every 2 s, and dropped once 10 s pass
+/// unanswered (Linux lets tcp_user_timeout end the probing; measured 10 s in
+/// tests/pg/pg_netfault_test). They do nothing on unix sockets.
 struct NetworkDefaults {
     bool keepalives = true;                        ///< `keepalives`
-    std::chrono::seconds keepalives_idle{5};       ///< idle time before the first probe
+    std::chrono::seconds keepalives_idle{4};       ///< idle time before the first probe
     std::chrono::seconds keepalives_interval{2};   ///< between unanswered probes
     int keepalives_count = 3;                      ///< unanswered probes before the connection dies
     std::chrono::milliseconds tcp_user_timeout{10'000};  ///< unacknowledged data aborts after this; 0 = OS default

@@ -5,7 +5,9 @@
 // unreachable one moves on to the next; one that never answers ends at the
 // deadline), sets TCP_NODELAY, keepalive and TCP_USER_TIMEOUT, and with TLS
 // verifies the peer's certificate and host name (SNI, TLS 1.2 minimum), then
-// runs `Options::on_connect` if set.
+// runs `Options::on_connect` if set. The pool calls the overload with a
+// stop token, so `close()` / `~Pool` end a creation in flight at once (a
+// blackholed address, a hanging lookup) instead of waiting out its deadline.
 // `is_broken` peeks without blocking; `validate` runs `Options::probe`.
 //
 // Thread-safety: all members may be called concurrently (the pool does).
@@ -18,6 +20,7 @@
 #pragma once
 
 #include <memory>
+#include <stop_token>
 #include <string>
 
 #include <respool/adapter.hpp>
@@ -38,6 +41,10 @@ public:
     /// A connected (and, with TLS, verified) socket by `deadline`; throws
     /// respool::tcp::Error otherwise. Called by the pool on its creator threads.
     Socket create(Deadline deadline);
+    /// The same, also ending early (throwing) once `stop` is requested: the
+    /// pool requests it when it closes. Every wait - lookup, connect, TLS
+    /// handshake, on_connect's socket I/O - watches it.
+    Socket create(Deadline deadline, std::stop_token stop);
     /// True when the socket must not be lent again; never blocks.
     bool is_broken(const Socket& socket) const noexcept;
     /// Runs `Options::probe` (false if it throws); without a probe, `!is_broken`.
@@ -57,11 +64,14 @@ public:
     struct Config;
 
 private:
+    Socket create_within(Deadline deadline);  // create's steps; a StopScope may be active
+
     std::shared_ptr<const Config> config_;
 };
 
 static_assert(respool::Adapter<Adapter>);
 static_assert(respool::detail::HasIsBroken<Adapter> && respool::detail::HasValidate<Adapter> &&
-              respool::detail::HasIsFatal<Adapter>);
+              respool::detail::HasIsFatal<Adapter> &&
+              respool::detail::HasStoppableCreate<Adapter>);
 
 } // namespace respool::tcp

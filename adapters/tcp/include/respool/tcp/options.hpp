@@ -59,11 +59,15 @@ struct TlsOptions {
     bool insecure_skip_verify = false;
 };
 
-/// TCP keepalive: probes an idle connection so a dead peer is noticed.
+/// TCP keepalive: probes an idle connection so a dead peer is noticed. With
+/// the defaults and `Options::user_timeout` (10 s), a peer that stops
+/// answering (blackhole) is detected within 10 s: probes after 4 s of
+/// silence, then every 2 s, and Linux drops the connection once the user
+/// timeout passes with probes unanswered (it ends the probing before `count`).
 struct KeepaliveOptions {
     bool enabled = true;
-    std::chrono::seconds idle{30};      ///< silence before the first probe (TCP_KEEPIDLE)
-    std::chrono::seconds interval{5};   ///< between probes (TCP_KEEPINTVL)
+    std::chrono::seconds idle{4};       ///< silence before the first probe (TCP_KEEPIDLE)
+    std::chrono::seconds interval{2};   ///< between probes (TCP_KEEPINTVL)
     int count = 3;                      ///< unanswered probes before the kernel gives up (TCP_KEEPCNT)
 };
 
@@ -89,8 +93,9 @@ struct Options {
     bool no_delay = true;                          ///< TCP_NODELAY
     KeepaliveOptions keepalive{};
     /// TCP_USER_TIMEOUT: how long written data may stay unacknowledged before
-    /// the kernel drops the connection (a half-open peer). Zero: kernel default.
-    std::chrono::milliseconds user_timeout{30'000};
+    /// the kernel drops the connection (a half-open peer); also ends keepalive
+    /// probing after this long unanswered. Zero: kernel default (~15 min).
+    std::chrono::milliseconds user_timeout{10'000};
 
     /// TLS on top of TCP when set.
     std::optional<TlsOptions> tls{};
