@@ -90,7 +90,7 @@ LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::
     return rec;
 }
 
-LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now)
+void PoolCore::admit_locked()
 {
     if (queue_.size() >= opt_.max_waiters) {
         ++counters_.rejections;
@@ -100,37 +100,37 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, s
     if (creation_fatal_) [[unlikely]]
         if (const std::int64_t real = real_ns(); fatal_fails_fast_locked(real)) throw_fatal_locked(real);
     if (const std::int64_t real = real_ns(); governor_.fails_fast(real)) throw_circuit_open_locked(real);
+}
+
+void PoolCore::CancelWait::operator()() const noexcept
+{
+    Waiter* next = nullptr;
+    {
+        Lock guard(pool->mu_);
+        if (!w->queued()) return;  // served or failed already: nothing more may be signalled
+        Deferred told;
+        pool->tell_locked(*w, WaitOutcome::cancelled, told);
+        told.told = nullptr;  // signalled below, with the next waiter's hint if there is one
+        next = told.hinted;
+    }
+    w->signal(*w);
+    if (next) next->signal(*next);
+}
+
+LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now)
+{
+    admit_locked();
     ThreadWaiter w(ctx);
     w.failures_seen = counters_.create_failures;
     queue_.push(w, now);
     start_creations_locked();
-
-    auto cancel = [this, &w]() noexcept {
-        Waiter* next = nullptr;
-        {
-            Lock guard(mu_);
-            if (!w.queued()) return;  // served or failed already: nothing more may be signalled
-            Deferred told;
-            tell_locked(w, WaitOutcome::cancelled, told);
-            told.told = nullptr;  // signalled below, with the next waiter's hint if there is one
-            next = told.hinted;
-        }
-        w.signal(w);
-        if (next) next->signal(*next);
-    };
-    std::optional<std::stop_callback<decltype(cancel)>> on_stop;
     if (ctx.stop.stop_possible()) {
         // The callback may run at once and takes the lock: register it unlocked.
         lk.unlock();
-        on_stop.emplace(ctx.stop, cancel);
+        w.on_stop.emplace(ctx.stop, CancelWait{this, &w});
         lk.lock();
     }
-
     LeaseRecord* rec = nullptr;
-    std::uint32_t consumed = 0;  // signals taken from the parker
-    const auto take_signals = [&](std::uint32_t promised) noexcept {
-        for (; consumed < promised; ++consumed) w.parker.wait();
-    };
     for (;;) {
         if (!d.empty()) {
             flush(lk, d);  // still queued: a grant may arrive meanwhile
@@ -138,7 +138,6 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, s
             continue;
         }
         if (!w.queued()) break;
-        const bool hinted = w.woken;
         if (queue_.front() == &w && !paused_) {
             if (Slot* slot = inventory_.find(opt_.idle_order, ctx.thread, now, d.doomed)) {
                 queue_.remove(w, WaitOutcome::left);
@@ -154,46 +153,55 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, s
             if (was_front) hint_next_locked(d);
             break;
         }
-        Deadline sleep_until = ctx.deadline();
-        if (hinted && queue_.front() == &w && queue_.may_overtake(now)) {
-            // Woken for a resource that a running thread took first: the
-            // wake-up was paid for nothing, and the next one likely would be
-            // too (a thread that gives a resource back often takes it again at
-            // once). Stay out of the hints for a while (`woken` stays set) and
-            // look again by ourselves, at growing intervals, never longer than
-            // the fairness window; once past it, a returned resource is handed
-            // to us directly.
-            w.quiet = w.quiet.count() == 0 ? first_quiet_ : std::min(2 * w.quiet, quiet_cap_);
-            w.quiet_spell = true;
-            sleep_until = std::min(ctx.deadline(), SteadyClock::now() + w.quiet);
-        } else {
-            w.woken = false;
-            w.quiet_spell = false;
-        }
+        const Deadline sleep_until = next_look_locked(w, ctx, now);
         lk.unlock();
-        if (w.parker.wait_until(sleep_until)) ++consumed;
+        if (w.parker.wait_until(sleep_until)) ++w.consumed;
         if (LeaseRecord* granted = w.grant.load(std::memory_order_acquire)) {
             // Handed a resource: the granter leased it in our name, so we
             // leave without touching the lock (which is what makes a
             // hand-off cheap). `signals` is final once we are dequeued.
-            take_signals(w.signals);
-            on_stop.reset();
+            w.take_signals(w.signals);
+            w.on_stop.reset();
             return granted;
         }
         now = time_.ticks();  // unlocked: the clock may be the user's
         lk.lock();
     }
+    return left_queue_locked(w, rec, ctx, lk);
+}
+
+Deadline PoolCore::next_look_locked(ThreadWaiter& w, AcquireContext& ctx, std::int64_t now) noexcept
+{
+    if (w.woken && queue_.front() == &w && queue_.may_overtake(now)) {
+        // Woken for a resource that a running thread took first: the
+        // wake-up was paid for nothing, and the next one likely would be
+        // too (a thread that gives a resource back often takes it again at
+        // once). Stay out of the hints for a while (`woken` stays set) and
+        // look again by ourselves, at growing intervals, never longer than
+        // the fairness window; once past it, a returned resource is handed
+        // to us directly.
+        w.quiet = w.quiet.count() == 0 ? first_quiet_ : std::min(2 * w.quiet, quiet_cap_);
+        w.quiet_spell = true;
+        return std::min(ctx.deadline(), SteadyClock::now() + w.quiet);
+    }
+    w.woken = false;
+    w.quiet_spell = false;
+    return ctx.deadline();
+}
+
+LeaseRecord* PoolCore::left_queue_locked(ThreadWaiter& w, LeaseRecord* rec, AcquireContext& ctx, Lock& lk)
+{
     // Dequeued: from here on nobody signals `w`.
-    if (on_stop || consumed < w.signals) {
+    if (w.on_stop || w.consumed < w.signals) {
         const std::uint32_t promised = w.signals;
         lk.unlock();
-        take_signals(promised);
-        on_stop.reset();  // waits for a running callback, which needs the lock
+        w.take_signals(promised);
+        w.on_stop.reset();  // waits for a running callback, which needs the lock
         lk.lock();
     }
     if (w.outcome == WaitOutcome::granted) return w.grant.load(std::memory_order_relaxed);
     if (rec) return rec;  // took a free resource as the oldest waiter
-    now = ticks_unlocked(lk);
+    const std::int64_t now = ticks_unlocked(lk);
     if (w.outcome != WaitOutcome::left) throw_wait_outcome_locked(w, ctx, now);
     // A creator thread that has not begun yet (a busy machine) is a creation on its way.
     ctx.phase = inventory_.creating() > 0 || creators_ > 0 ? AcquirePhase::creating : AcquirePhase::queued;

@@ -96,11 +96,12 @@ void PoolCore::destroy_handle() noexcept
     unref(lk);
 }
 
-void PoolCore::unref(Lock& lk) noexcept
+void PoolCore::unref(Lock& lk, Deferred* told) noexcept
 {
     const bool last = --refs_ == 0;
     if (closed_ && !last) changed_.notify_all();  // drain and ~Pool wait for references to go
     lk.unlock();
+    if (told) tell_waiters(*told);  // each holds a reference of its own: ours may go first
     if (last) delete this;  // the only place the state is deleted
 }
 
@@ -193,13 +194,7 @@ void PoolCore::flush(Lock& lk, Deferred& d) noexcept
 void PoolCore::finish_and_unref(Lock& lk, Deferred& d) noexcept
 {
     if (d.doomed == nullptr && !d.rare) [[likely]] {
-        // Only waiters to signal (or nothing): each holds a reference of its
-        // own, so ours can go before they run.
-        const bool last = --refs_ == 0;
-        if (closed_ && !last) changed_.notify_all();
-        lk.unlock();
-        tell_waiters(d);
-        if (last) delete this;
+        unref(lk, &d);  // only waiters to signal (or nothing)
         return;
     }
     lk.unlock();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -65,6 +66,41 @@ struct PoolCore::BorrowVerdict {
     bool ok() const noexcept { return !broken && valid && !hook_said_no; }
 };
 
+/// What the return checks (on_release, is_broken, reset) said, without the lock.
+struct PoolCore::ReturnVerdict {
+    bool broken = false;      // destroy it
+    bool by_adapter = false;  // is_broken or reset said so: for a new resource, a failed creation
+};
+
+/// What a housekeeping pass found among the leases, to report and act on
+/// once the lock is released.
+struct PoolCore::LeaseWatch {
+    struct Note {
+        LeaseInfo info;
+        EventKind kind;
+    };
+    std::vector<Note> notes;
+    std::vector<Slot*> to_interrupt;  // pinned: overdue leases being reclaimed
+};
+
+/// One `create` call's outcome, made without the lock.
+struct PoolCore::Creation {
+    Slot* slot = nullptr;  // null: it failed
+    std::exception_ptr error;
+    std::string error_text;
+    bool fatal = false;
+    std::chrono::nanoseconds took{};
+    std::int64_t done = 0;  // the pool's time when it ended
+};
+
+/// Its stop token fired: takes a waiting caller out of the queue (the
+/// callback of a `std::stop_callback`, run on whichever thread requested it).
+struct PoolCore::CancelWait {
+    PoolCore* pool;
+    Waiter* w;
+    void operator()() const noexcept;
+};
+
 /// A caller asleep in acquire; lives on its stack.
 ///
 /// Every signal sent to it counts one more `signals` under the lock; it may
@@ -73,8 +109,15 @@ struct PoolCore::BorrowVerdict {
 struct PoolCore::ThreadWaiter final : Waiter {
     explicit ThreadWaiter(AcquireContext& c) noexcept : Waiter(&post), ctx(&c) {}
     static void post(Waiter& w) noexcept { static_cast<ThreadWaiter&>(w).parker.post(); }
+    /// Takes signals from the parker until `promised` have been taken.
+    void take_signals(std::uint32_t promised) noexcept
+    {
+        for (; consumed < promised; ++consumed) parker.wait();
+    }
     AcquireContext* ctx;  // for leasing in its name
     Parker parker;
+    std::uint32_t consumed = 0;  // signals taken from the parker
+    std::optional<std::stop_callback<CancelWait>> on_stop;
 };
 
 /// What a thread owes once it releases the lock, in this order: signals to

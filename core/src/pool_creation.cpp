@@ -74,77 +74,92 @@ std::int64_t PoolCore::keepalive_due_locked(std::int64_t now) noexcept
 void PoolCore::creator_main() noexcept
 {
     Lock lk(mu_);
-    for (;;) {
-        if (closed_ || creation_demand_locked() == 0 || inventory_.at_max()) break;
-        const std::int64_t real = real_ns();
-        std::int64_t retry_at = CreationGovernor::never;
-        if (!governor_.try_start(real, inventory_.creating(), retry_at)) {
-            if (retry_at == CreationGovernor::never) break;  // another creation's result decides
-            // Back-off, open breaker or rate limit: wait (closing wakes us), then look again.
-            changed_.wait_for(lk, std::chrono::nanoseconds(retry_at - real), [&] { return closed_; });
-            continue;
-        }
+    while (may_start_creation_locked(lk)) {
         inventory_.begin_creation();
         lk.unlock();
-
-        const auto t0 = SteadyClock::now();
-        Slot* slot = nullptr;
-        std::exception_ptr error;
-        std::string error_text;
-        bool fatal = false;
-        RESPOOL_ASSERT_UNLOCKED();
-        try {
-            slot = create_slot(deadline_after(opt_.create_timeout, t0), creation_stop_.get_token());
-        } catch (const std::exception& e) {
-            error = std::current_exception();
-            error_text = e.what();
-            fatal = creation_is_fatal(e);  // adapter code: classified before the lock is taken
-        } catch (...) {
-            error = std::current_exception();
-            error_text = "create() threw an exception not derived from std::exception";
-        }
-        const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0);
-        const std::int64_t done = time_.ticks();
-
+        const Creation c = create_one();
         Deferred d;
         lk.lock();
-        std::uint64_t id = 0;
-        if (slot) {
-            if (const auto t = governor_.on_success(real_ns()); t != CreationGovernor::Transition::none)
-                d.more().transition = t;
-            ++counters_.created;
-            creation_fatal_ = false;  // the cause is fixed: acquires wait for creations again
-            counters_.create_time.record(took.count());
-            slot->id = id = next_id_++;
-            slot->created_ticks = slot->idle_since_ticks = done;
-            slot->expires_ticks = expiry_for_new_slot_locked(done);
-            if (keepalive_ticks_ != INT64_MAX) slot->keepalive_due_ticks = keepalive_due_locked(done);
-            inventory_.add(slot);
-            deliver_locked(slot, done, d);
-        } else {
+        const std::uint64_t id = c.slot ? created_locked(c, d) : 0;
+        if (!c.slot) {
             inventory_.creation_failed();
-            creation_failed_locked(error, error_text, true, d, fatal);
+            creation_failed_locked(c.error, c.error_text, true, d, c.fatal);
         }
         const std::size_t failures = governor_.consecutive_failures();
         if (ready_waiters_ > 0) changed_.notify_all();  // wait_ready() counts resources
         lk.unlock();
-
         tell_waiters(d);  // a waiter handed the new resource runs before any listener
-        if (slot) {
-            emit(Event{.kind = EventKind::created, .pool = opt_.name, .resource_id = id, .duration = took});
-        } else {
-            emit(Event{.kind = EventKind::create_failed, .pool = opt_.name, .duration = took, .message = error_text});
-            // The first failure of a run is news; the rest are in the stats and events.
-            log(fatal ? LogLevel::error : failures == 1 ? LogLevel::warning : LogLevel::debug,
-                fmt::format("respool[{}]: creating a resource failed after {}{}: {}", opt_.name, format_duration(took),
-                            fatal ? " (fatal: waiting callers failed at once)" : "", error_text));
-        }
+        report_creation(c, id, failures);
         run_unlocked(d);
         lk.lock();
         settle_locked(d);
     }
     --creators_;
     unref(lk);
+}
+
+bool PoolCore::may_start_creation_locked(Lock& lk) noexcept
+{
+    for (;;) {
+        if (closed_ || creation_demand_locked() == 0 || inventory_.at_max()) return false;
+        const std::int64_t real = real_ns();
+        std::int64_t retry_at = CreationGovernor::never;
+        if (governor_.try_start(real, inventory_.creating(), retry_at)) return true;
+        if (retry_at == CreationGovernor::never) return false;  // another creation's result decides
+        // Back-off, open breaker or rate limit: wait (closing wakes us), then look again.
+        changed_.wait_for(lk, std::chrono::nanoseconds(retry_at - real), [&] { return closed_; });
+    }
+}
+
+PoolCore::Creation PoolCore::create_one() noexcept
+{
+    Creation c;
+    const auto t0 = SteadyClock::now();
+    RESPOOL_ASSERT_UNLOCKED();
+    try {
+        c.slot = create_slot(deadline_after(opt_.create_timeout, t0), creation_stop_.get_token());
+    } catch (const std::exception& e) {
+        c.error = std::current_exception();
+        c.error_text = e.what();
+        c.fatal = creation_is_fatal(e);  // adapter code: classified before the lock is taken
+    } catch (...) {
+        c.error = std::current_exception();
+        c.error_text = "create() threw an exception not derived from std::exception";
+    }
+    c.took = std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0);
+    c.done = time_.ticks();  // unlocked: the clock may be the user's
+    return c;
+}
+
+std::uint64_t PoolCore::created_locked(const Creation& c, Deferred& d) noexcept
+{
+    if (const auto t = governor_.on_success(real_ns()); t != CreationGovernor::Transition::none)
+        d.more().transition = t;
+    ++counters_.created;
+    creation_fatal_ = false;  // the cause is fixed: acquires wait for creations again
+    counters_.create_time.record(c.took.count());
+    Slot* slot = c.slot;
+    slot->id = next_id_++;
+    slot->created_ticks = slot->idle_since_ticks = c.done;
+    slot->expires_ticks = expiry_for_new_slot_locked(c.done);
+    if (keepalive_ticks_ != INT64_MAX) slot->keepalive_due_ticks = keepalive_due_locked(c.done);
+    inventory_.add(slot);
+    const std::uint64_t id = slot->id;
+    deliver_locked(slot, c.done, d);  // from here on the slot may be lent or doomed
+    return id;
+}
+
+void PoolCore::report_creation(const Creation& c, std::uint64_t id, std::size_t failures) noexcept
+{
+    if (c.slot) {
+        emit(Event{.kind = EventKind::created, .pool = opt_.name, .resource_id = id, .duration = c.took});
+        return;
+    }
+    emit(Event{.kind = EventKind::create_failed, .pool = opt_.name, .duration = c.took, .message = c.error_text});
+    // The first failure of a run is news; the rest are in the stats and events.
+    log(c.fatal ? LogLevel::error : failures == 1 ? LogLevel::warning : LogLevel::debug,
+        fmt::format("respool[{}]: creating a resource failed after {}{}: {}", opt_.name, format_duration(c.took),
+                    c.fatal ? " (fatal: waiting callers failed at once)" : "", c.error_text));
 }
 
 void PoolCore::deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept

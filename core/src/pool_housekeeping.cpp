@@ -46,12 +46,7 @@ void PoolCore::evict_locked(std::int64_t now, Deferred& d) noexcept
 
 void PoolCore::run_maintenance()
 {
-    struct LeaseNote {
-        LeaseInfo info;
-        EventKind kind;
-    };
-    std::vector<LeaseNote> notes;
-    std::vector<Slot*> to_interrupt;
+    LeaseWatch watch;
     Deferred d;
     const std::int64_t now = time_.ticks();
     Lock lk(mu_);
@@ -59,14 +54,41 @@ void PoolCore::run_maintenance()
     ++refs_;  // keeps the pool while we work without the lock
     check_invariants_locked();
     evict_locked(now, d);
+    watch_leases_locked(now, watch, d);
+    start_creations_locked();
+    lk.unlock();
 
+    run_unlocked(d);
+    for (Slot* s : watch.to_interrupt) {
+        RESPOOL_ASSERT_UNLOCKED();
+        interrupt_slot(*s);
+    }
+    report_lease_notes(watch);
+    lk.lock();
+    settle_locked(d);
+    for (Slot* s : watch.to_interrupt) {
+        --s->pins;
+        place_locked(s, now, false, d);  // retiring: destroyed now if its holder is gone
+    }
+    flush(lk, d);
+    lk.unlock();
+
+    keep_alive();
+
+    lk.lock();
+    check_invariants_locked();
+    unref(lk);
+}
+
+void PoolCore::watch_leases_locked(std::int64_t now, LeaseWatch& watch, Deferred& d)
+{
     // Leases past leak_threshold (reported once) and past max_lease_time
     // (flagged, asked to stop, optionally interrupted). A long lease is not a leak.
     leases_.scan(
         now, leak_threshold_ticks_,
         [&](LeaseRecord& r) {
             ++counters_.leaks_suspected;
-            notes.push_back({leases_.info(r, now, time_), EventKind::leak_suspected});
+            watch.notes.push_back({leases_.info(r, now, time_), EventKind::leak_suspected});
         },
         [&](LeaseRecord& r) {
             ++counters_.leases_overdue;
@@ -79,19 +101,16 @@ void PoolCore::run_maintenance()
                 Slot* s = r.slot;
                 ++s->pins;
                 retire_locked(s, DestroyReason::broken, d);
-                to_interrupt.push_back(s);
+                watch.to_interrupt.push_back(s);
             }
-            notes.push_back({leases_.info(r, now, time_), reclaim ? EventKind::lease_reclaimed : EventKind::lease_overdue});
+            watch.notes.push_back(
+                {leases_.info(r, now, time_), reclaim ? EventKind::lease_reclaimed : EventKind::lease_overdue});
         });
-    start_creations_locked();
-    lk.unlock();
+}
 
-    run_unlocked(d);
-    for (Slot* s : to_interrupt) {
-        RESPOOL_ASSERT_UNLOCKED();
-        interrupt_slot(*s);
-    }
-    for (const LeaseNote& n : notes) {
+void PoolCore::report_lease_notes(const LeaseWatch& watch) const noexcept
+{
+    for (const LeaseWatch::Note& n : watch.notes) {
         if (n.kind == EventKind::leak_suspected)
             log(LogLevel::warning,
                 fmt::format("respool[{}]: possible leak: lease held longer than leak_threshold ({} ms): {}", opt_.name,
@@ -104,20 +123,6 @@ void PoolCore::run_maintenance()
         emit(Event{.kind = n.kind, .pool = opt_.name, .resource_id = n.info.resource_id, .duration = n.info.age,
                    .site = n.info.site, .thread = n.info.thread});
     }
-    lk.lock();
-    settle_locked(d);
-    for (Slot* s : to_interrupt) {
-        --s->pins;
-        place_locked(s, now, false, d);  // retiring: destroyed now if its holder is gone
-    }
-    flush(lk, d);
-    lk.unlock();
-
-    keep_alive();
-
-    lk.lock();
-    check_invariants_locked();
-    unref(lk);
 }
 
 void PoolCore::keep_alive()

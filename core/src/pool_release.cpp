@@ -10,24 +10,7 @@ namespace respool::detail {
 void PoolCore::release(LeaseRecord* rec) noexcept
 {
     Slot* slot = rec->slot;
-    bool broken = rec->broken;
-    bool adapter_says_broken = false;
-    // The user's hook first, on the resource as its holder left it; false
-    // is the user's verdict (like mark_broken), not a failed creation.
-    if (!broken && caps_.on_release) [[unlikely]] {
-        RESPOOL_ASSERT_UNLOCKED();
-        broken = !on_release_slot(*slot);
-    }
-    // An exclusive resource is the holder's alone until it is back in the
-    // pool, so it can be checked and reset without the lock.
-    if (!broken && caps_.is_broken) {
-        RESPOOL_ASSERT_UNLOCKED();
-        broken = adapter_says_broken = slot_is_broken(*slot);
-    }
-    if (!broken && caps_.reset && !shared_) {
-        RESPOOL_ASSERT_UNLOCKED();
-        broken = adapter_says_broken = !reset_slot(*slot);
-    }
+    const ReturnVerdict verdict = run_return_checks(rec);
     // Read after the hooks, so that the time stamps (idle since, keepalive
     // due, expiry) describe the resource as it goes back; and before the
     // lock, like the hold time's bucket: the clock read and the arithmetic
@@ -41,13 +24,13 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     const bool was_reported = rec->leak_reported;
     const SourceLocation site = rec->site;
     const std::thread::id thread = rec->thread;
-    if (rec->reclaimed) broken = true;  // interrupted by the pool: never lend it again
+    const bool broken = verdict.broken || rec->reclaimed;  // interrupted by the pool: never lend it again
     leases_.sites().on_release(rec->site_index, held, held_bucket);
     slot->last_holder = thread;
     leases_.remove(rec);  // our reference stays until the end: it keeps the pool while we finish
     inventory_.drop_lease(slot);
     if (broken) {
-        if (adapter_says_broken) failed_unproven_locked(slot, "is_broken() or reset() on return", d);
+        if (verdict.by_adapter) failed_unproven_locked(slot, "is_broken() or reset() on return", d);
         retire_locked(slot, DestroyReason::broken, d);
     } else if (!slot->proven && !validation_is_the_judge_) {
         prove_locked(slot);
@@ -70,6 +53,29 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     lk.lock();
     settle_locked(d);
     unref(lk);
+}
+
+PoolCore::ReturnVerdict PoolCore::run_return_checks(const LeaseRecord* rec) noexcept
+{
+    Slot& slot = *rec->slot;
+    ReturnVerdict v{rec->broken, false};
+    // The user's hook first, on the resource as its holder left it; false
+    // is the user's verdict (like mark_broken), not a failed creation.
+    if (!v.broken && caps_.on_release) [[unlikely]] {
+        RESPOOL_ASSERT_UNLOCKED();
+        v.broken = !on_release_slot(slot);
+    }
+    // An exclusive resource is the holder's alone until it is back in the
+    // pool, so it can be checked and reset without the lock.
+    if (!v.broken && caps_.is_broken) {
+        RESPOOL_ASSERT_UNLOCKED();
+        v.broken = v.by_adapter = slot_is_broken(slot);
+    }
+    if (!v.broken && caps_.reset && !shared_) {
+        RESPOOL_ASSERT_UNLOCKED();
+        v.broken = v.by_adapter = !reset_slot(slot);
+    }
+    return v;
 }
 
 void PoolCore::prove_locked(Slot* slot) noexcept

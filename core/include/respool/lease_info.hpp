@@ -60,7 +60,9 @@ RESPOOL_API void set_source_root(std::string root);
 /// The root `site_path` strips now.
 RESPOOL_API std::string source_root();
 
-/// One line describing a lease: "file.cpp:42 (function) held 1.2 s by thread 0x…".
+/// One line describing a lease:
+/// "file.cpp:42 held 1.20 s by thread 140… (resource #7) in void f()" (the
+/// function only when the compiler names it; unprintable bytes escaped).
 RESPOOL_API std::string describe(const LeaseInfo& lease);
 
 namespace detail {

@@ -14,7 +14,7 @@
 //
 //   auto conn = pool.acquire();                                // default timeout
 //   auto quick = pool.acquire({.timeout = std::chrono::milliseconds(50)});
-//   if (auto maybe = pool.try_acquire()) use(**maybe);          // never waits
+//   if (auto maybe = pool.try_acquire()) use(**maybe);          // never queues or creates
 //
 // Thread-safety: every member may be called from any thread concurrently.
 // Lifetime: the destructor closes the pool (waiters get `PoolClosed`, idle
@@ -100,8 +100,9 @@ public:
         return Lease<A>(state_, state_->acquire(timeout, o.stop, site, true));
     }
 
-    /// A lease if one can be had without waiting or creating; nullopt otherwise.
-    /// Still runs the borrow checks. Throws only `PoolClosed`.
+    /// A lease if an idle resource can be had without queueing or creating;
+    /// nullopt otherwise. It still runs the borrow checks, so it may block for
+    /// a validation (up to `validation_timeout`). Throws only `PoolClosed`.
     [[nodiscard]] std::optional<Lease<A>> try_acquire(SourceLocation site = SourceLocation::current())
     {
         static const std::stop_token no_stop;
@@ -144,7 +145,8 @@ public:
     /// ones count). Throws `CreateFailed` with the last creation error at once
     /// on a fatal one, or at `timeout` if creation failed meanwhile; else
     /// `AcquireTimeout` saying how many of `min_idle` exist; `PoolClosed` if
-    /// the pool closes. With `min_idle == 0` it returns at once. For start-up:
+    /// the pool is or becomes closed (a closed pool is never ready, whatever
+    /// `min_idle` says). On an open pool with `min_idle == 0` it returns at once. For start-up:
     /// fail fast when the server is unreachable.
     void wait_ready(std::chrono::milliseconds timeout) { state_->wait_ready(timeout); }
 

@@ -112,7 +112,8 @@ struct PoolStats {
     std::uint64_t detached = 0;         ///< resources taken out of the pool by `Lease::detach`
     std::uint64_t created = 0;          ///< resources made
     DestroyCounts destroyed;            ///< resources destroyed, by reason
-    std::uint64_t create_failures = 0;  ///< `create` threw
+    std::uint64_t create_failures = 0;  ///< failed creations: `create` threw, or a new resource was broken
+                                        ///< or invalid before it had served a lease (the breaker counts both)
     std::uint64_t timeouts = 0;         ///< acquires that ran out of time
     std::uint64_t cancellations = 0;    ///< acquires whose stop token fired
     std::uint64_t rejections = 0;       ///< acquires turned away by `max_waiters`

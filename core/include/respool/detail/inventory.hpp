@@ -195,7 +195,8 @@ public:
         return find_idle(order, thread, now, doomed);
     }
 
-    /// Checks every invariant by a full scan (debug builds; O(n)). Aborts on a violation.
+    /// Checks every invariant by a full scan (O(n); the pool calls it in
+    /// debug builds only). Aborts on a violation.
     void check() const noexcept;
 
 private:

@@ -130,7 +130,11 @@ protected:
 private:
     struct AcquireContext;
     struct BorrowVerdict;
+    struct Creation;
+    struct LeaseWatch;
+    struct ReturnVerdict;
     struct ThreadWaiter;
+    struct CancelWait;
     struct Deferred;
     struct DeferredRare;
     using Lock = std::unique_lock<PoolMutex>;
@@ -138,7 +142,8 @@ private:
     // lifetime and deferred work (pool_core.cpp)
     // Private members are RESPOOL_LOCAL: only the entry points above are
     // part of the shared library's interface.
-    RESPOOL_LOCAL void unref(Lock& lk) noexcept;                 // lk held; released; `this` may be gone
+    // lk held; released; then `told`'s waiters are signalled; `this` may be gone
+    RESPOOL_LOCAL void unref(Lock& lk, Deferred* told = nullptr) noexcept;
     /// The injected clock is user code: never read under the lock. Drops
     /// `lk` for the read when the time base is such a clock; call it only
     /// where the pool's state may change meanwhile (a loop that looks again).
@@ -152,7 +157,8 @@ private:
     RESPOOL_LOCAL void check_invariants_locked() const noexcept;  // full scan, debug builds
     // The same after each acquire and release while the pool is small (tests,
     // stress), where a full scan is cheap and catches a broken invariant at
-    // the step that broke it. Nothing in release builds.
+    // the step that broke it. Nothing in release builds (there, only the
+    // transition check of Inventory::set_state runs, and aborts when broken).
     RESPOOL_LOCAL void check_small_locked() const noexcept
     {
 #ifndef NDEBUG
@@ -163,6 +169,10 @@ private:
     // acquiring (pool_acquire.cpp)
     RESPOOL_LOCAL LeaseRecord* obtain_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now);
     RESPOOL_LOCAL LeaseRecord* wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now);
+    RESPOOL_LOCAL void admit_locked();  // throws QueueFull, CircuitOpen, or CreateFailed (fatal)
+    /// When a waiter should look again by itself (its quiet spell, see wait_queue.hpp).
+    RESPOOL_LOCAL Deadline next_look_locked(ThreadWaiter& w, AcquireContext& ctx, std::int64_t now) noexcept;
+    RESPOOL_LOCAL LeaseRecord* left_queue_locked(ThreadWaiter& w, LeaseRecord* rec, AcquireContext& ctx, Lock& lk);
     RESPOOL_LOCAL LeaseRecord* checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& lk, Deferred& d);
     RESPOOL_LOCAL BorrowVerdict run_borrow_checks(LeaseRecord* rec, AcquireContext& ctx) noexcept;
     RESPOOL_LOCAL bool borrow_checks_due(const LeaseRecord* rec) const noexcept
@@ -185,6 +195,7 @@ private:
     RESPOOL_LOCAL void hint_front_locked(Deferred& d) noexcept;
 
     // giving back (pool_release.cpp)
+    RESPOOL_LOCAL ReturnVerdict run_return_checks(const LeaseRecord* rec) noexcept;  // unlocked
     RESPOOL_LOCAL void prove_locked(Slot* slot) noexcept;
     RESPOOL_LOCAL void failed_unproven_locked(Slot* slot, const char* what, Deferred& d) noexcept;
 
@@ -192,6 +203,11 @@ private:
     RESPOOL_LOCAL std::size_t creation_demand_locked() const noexcept;
     RESPOOL_LOCAL void start_creations_locked() noexcept;
     RESPOOL_LOCAL void creator_main() noexcept;
+    /// Waits out back-off; false when no creation is wanted (or allowed) now.
+    RESPOOL_LOCAL bool may_start_creation_locked(Lock& lk) noexcept;
+    RESPOOL_LOCAL Creation create_one() noexcept;  // unlocked: the adapter's create
+    RESPOOL_LOCAL std::uint64_t created_locked(const Creation& c, Deferred& d) noexcept;  // the new slot's id
+    RESPOOL_LOCAL void report_creation(const Creation& c, std::uint64_t id, std::size_t failures) noexcept;
     RESPOOL_LOCAL void deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept;
     RESPOOL_LOCAL void creation_failed_locked(const std::exception_ptr& error, const std::string& text,
                                               bool from_create, Deferred& d, bool fatal = false) noexcept;
@@ -202,6 +218,8 @@ private:
     // housekeeping (pool_housekeeping.cpp)
     RESPOOL_LOCAL void housekeeper_main() noexcept;
     RESPOOL_LOCAL void evict_locked(std::int64_t now, Deferred& d) noexcept;
+    RESPOOL_LOCAL void watch_leases_locked(std::int64_t now, LeaseWatch& watch, Deferred& d);
+    RESPOOL_LOCAL void report_lease_notes(const LeaseWatch& watch) const noexcept;
     RESPOOL_LOCAL void keep_alive();
     /// Takes an idle slot out for a check by the pool (keepalive, retire_if):
     /// not lent, not destroyed while the check runs without the lock.

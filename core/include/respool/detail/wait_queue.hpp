@@ -1,4 +1,8 @@
-// Internal: the callers waiting for a resource, and the fairness policy.
+// Internal: the callers waiting for a resource, and the fairness policy's
+// two predicates (`may_overtake`, `hand_off_due`) and hint marks. What is
+// done with them — hand-off, hint, grant — is decided in one place,
+// PoolCore::offer_locked (pool_dispatch.cpp); the quiet spell's timing is
+// the waiter's own (wait_locked).
 //
 // Waiters are served in arrival order. The policy is Go's sync.Mutex
 // starvation mode applied to a pool: while the oldest waiter has waited less
