@@ -34,6 +34,25 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 3s)
     return true;
 }
 
+/// Two callers that each hold their lease until both are served (or 2.5 s):
+/// a waiter that is never told sleeps to its 2 s deadline.
+struct PairOfWaiters {
+    std::atomic<int> served{0};
+    std::atomic<long long> slowest{0};
+
+    void wait(FakePool& pool)
+    {
+        const auto start = SteadyClock::now();
+        try {
+            auto lease = pool.acquire({.timeout = 2s});
+            slowest = std::max(slowest.load(), ms_since(start));
+            ++served;
+            eventually([&] { return served == 2; }, 2500ms);
+        } catch (const AcquireTimeout&) {
+        }
+    }
+};
+
 } // namespace
 
 // 1. A shared channel marked for make-before-break replacement came back idle
@@ -162,20 +181,8 @@ TEST_CASE("shared mode: after a keepalive check, waiters inside the fairness win
     f.fake->set_validate_delay(300ms);
     std::thread maintenance([&] { pool.run_maintenance(); });
     REQUIRE(eventually([&] { return f.fake->validate_calls() == 1; }));
-    std::atomic<int> served{0};
-    std::atomic<long long> slowest{0};
-    // Each holds its lease until both are served (or 2.5 s): a waiter that
-    // is never told sleeps to its 2 s deadline.
-    auto waiter = [&] {
-        const auto start = SteadyClock::now();
-        try {
-            auto lease = pool.acquire({.timeout = 2s});
-            slowest = std::max(slowest.load(), ms_since(start));
-            ++served;
-            eventually([&] { return served == 2; }, 2500ms);
-        } catch (const AcquireTimeout&) {
-        }
-    };
+    PairOfWaiters pair;
+    auto waiter = [&] { pair.wait(pool); };
     std::thread w1(waiter);
     REQUIRE(eventually([&] { return pool.stats().waiting == 1; }));
     f.clock->advance(50ms);  // w1 is past the fairness window, w2 will not be
@@ -184,8 +191,8 @@ TEST_CASE("shared mode: after a keepalive check, waiters inside the fairness win
     maintenance.join();
     w1.join();
     w2.join();
-    CHECK(served == 2);
-    CHECK(slowest < 1500);
+    CHECK(pair.served == 2);
+    CHECK(pair.slowest < 1500);
 }
 
 // 4. Exclusive mode: a hand-off did not wake the next waiter. When the oldest
@@ -200,20 +207,8 @@ TEST_CASE("exclusive mode: a hand-off to a hinted waiter leaves no idle resource
     for (int round = 0; round < 20; ++round) {
         auto a = std::make_optional(pool.acquire());
         auto b = std::make_optional(pool.acquire());
-        std::atomic<int> served{0};
-        std::atomic<long long> slowest{0};
-        // Each holds its lease until both are served (or 2.5 s): a waiter
-        // that is never told sleeps to its 2 s deadline.
-        auto waiter = [&] {
-            const auto start = SteadyClock::now();
-            try {
-                auto lease = pool.acquire({.timeout = 2s});
-                slowest = std::max(slowest.load(), ms_since(start));
-                ++served;
-                eventually([&] { return served == 2; }, 2500ms);
-            } catch (const AcquireTimeout&) {
-            }
-        };
+        PairOfWaiters pair;
+        auto waiter = [&] { pair.wait(pool); };
         std::thread w1(waiter);
         REQUIRE(eventually([&] { return pool.stats().waiting == 1; }));
         std::thread w2(waiter);
@@ -223,8 +218,8 @@ TEST_CASE("exclusive mode: a hand-off to a hinted waiter leaves no idle resource
         b.reset();               // handed straight to w1 (if it has not taken `a` yet)
         w1.join();
         w2.join();
-        REQUIRE(served == 2);
-        REQUIRE(slowest < 1500);
+        REQUIRE(pair.served == 2);
+        REQUIRE(pair.slowest < 1500);
     }
 }
 
