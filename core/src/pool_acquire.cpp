@@ -1,4 +1,4 @@
-// PoolCore: acquiring — the fast path, the wait in the queue, and the
+// PoolEngine: acquiring — the fast path, the wait in the queue, and the
 // borrow checks (is_broken, validate, on_acquire), all under the caller's
 // one deadline, fixed when the call starts.
 #include "pool_core_internal.hpp"
@@ -10,7 +10,7 @@
 
 namespace respool::detail {
 
-LeaseRecord* PoolCore::acquire(std::chrono::milliseconds timeout, const std::stop_token& stop,
+LeaseRecord* PoolEngine::acquire(std::chrono::milliseconds timeout, const std::stop_token& stop,
                                const SourceLocation& site, bool may_wait)
 {
     AcquireContext ctx{timeout, stop, site, may_wait};
@@ -48,7 +48,7 @@ LeaseRecord* PoolCore::acquire(std::chrono::milliseconds timeout, const std::sto
     }
 }
 
-LeaseRecord* PoolCore::obtain_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now)
+LeaseRecord* PoolEngine::obtain_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now)
 {
     for (;;) {
         if (!paused_ && queue_.may_overtake(now))
@@ -68,7 +68,7 @@ LeaseRecord* PoolCore::obtain_locked(AcquireContext& ctx, Lock& lk, Deferred& d,
     }
 }
 
-LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now)
+LeaseRecord* PoolEngine::lease_locked(Slot* slot, const AcquireContext& ctx, std::int64_t now)
 {
     // Decided here, under the lock, so the borrow checks can run without it.
     const bool validate = caps_.validate && !slot->fresh && slot->state == SlotState::idle &&
@@ -90,7 +90,7 @@ LeaseRecord* PoolCore::lease_locked(Slot* slot, const AcquireContext& ctx, std::
     return rec;
 }
 
-void PoolCore::admit_locked()
+void PoolEngine::admit_locked()
 {
     if (queue_.size() >= opt_.max_waiters) {
         ++counters_.rejections;
@@ -102,7 +102,7 @@ void PoolCore::admit_locked()
     if (const std::int64_t real = real_ns(); governor_.fails_fast(real)) throw_circuit_open_locked(real);
 }
 
-void PoolCore::CancelWait::operator()() const noexcept
+void PoolEngine::CancelWait::operator()() const noexcept
 {
     Waiter* next = nullptr;
     {
@@ -117,7 +117,7 @@ void PoolCore::CancelWait::operator()() const noexcept
     if (next) next->signal(*next);
 }
 
-LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now)
+LeaseRecord* PoolEngine::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, std::int64_t now)
 {
     admit_locked();
     ThreadWaiter w(ctx);
@@ -170,7 +170,7 @@ LeaseRecord* PoolCore::wait_locked(AcquireContext& ctx, Lock& lk, Deferred& d, s
     return left_queue_locked(w, rec, ctx, lk);
 }
 
-Deadline PoolCore::next_look_locked(ThreadWaiter& w, AcquireContext& ctx, std::int64_t now) noexcept
+Deadline PoolEngine::next_look_locked(ThreadWaiter& w, AcquireContext& ctx, std::int64_t now) noexcept
 {
     if (w.woken && queue_.front() == &w && queue_.may_overtake(now)) {
         // Woken for a resource that a running thread took first: the
@@ -189,7 +189,7 @@ Deadline PoolCore::next_look_locked(ThreadWaiter& w, AcquireContext& ctx, std::i
     return ctx.deadline();
 }
 
-LeaseRecord* PoolCore::left_queue_locked(ThreadWaiter& w, LeaseRecord* rec, AcquireContext& ctx, Lock& lk)
+LeaseRecord* PoolEngine::left_queue_locked(ThreadWaiter& w, LeaseRecord* rec, AcquireContext& ctx, Lock& lk)
 {
     // Dequeued: from here on nobody signals `w`.
     if (w.on_stop || w.consumed < w.signals) {
@@ -208,7 +208,7 @@ LeaseRecord* PoolCore::left_queue_locked(ThreadWaiter& w, LeaseRecord* rec, Acqu
     throw_timeout_locked(ctx, w.failures_seen, now);
 }
 
-void PoolCore::throw_wait_outcome_locked(const Waiter& w, const AcquireContext& ctx, std::int64_t now)
+void PoolEngine::throw_wait_outcome_locked(const Waiter& w, const AcquireContext& ctx, std::int64_t now)
 {
     switch (w.outcome) {
     case WaitOutcome::failed:
@@ -233,7 +233,7 @@ void PoolCore::throw_wait_outcome_locked(const Waiter& w, const AcquireContext& 
     }
 }
 
-LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& lk, Deferred& d)
+LeaseRecord* PoolEngine::checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& lk, Deferred& d)
 {
     // `lk` may or may not be held on entry (a granted waiter comes here
     // without it). Returns with it released and a lease, or held and null.
@@ -274,7 +274,7 @@ LeaseRecord* PoolCore::checked_out(LeaseRecord* rec, AcquireContext& ctx, Lock& 
     }
 }
 
-PoolCore::BorrowVerdict PoolCore::run_borrow_checks(LeaseRecord* rec, AcquireContext& ctx) noexcept
+PoolEngine::BorrowVerdict PoolEngine::run_borrow_checks(LeaseRecord* rec, AcquireContext& ctx) noexcept
 {
     Slot& slot = *rec->slot;
     BorrowVerdict v;
@@ -307,7 +307,7 @@ PoolCore::BorrowVerdict PoolCore::run_borrow_checks(LeaseRecord* rec, AcquireCon
     return v;
 }
 
-LeaseRecord* PoolCore::undo_borrow_locked(LeaseRecord* rec, const BorrowVerdict& v, AcquireContext& ctx, Lock& lk,
+LeaseRecord* PoolEngine::undo_borrow_locked(LeaseRecord* rec, const BorrowVerdict& v, AcquireContext& ctx, Lock& lk,
                                           Deferred& d)
 {
     // Not handed out after all: as if the lease had not been taken; the

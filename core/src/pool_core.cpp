@@ -1,4 +1,4 @@
-// PoolCore: construction, lifetime (the one reference count), the work
+// PoolEngine: construction, lifetime (the one reference count), the work
 // deferred past the lock, close, and the read-only views (stats, leases).
 #include "pool_core_internal.hpp"
 #include "printable.hpp"
@@ -30,8 +30,9 @@ LeaseMode checked_mode(LeaseMode mode)
 
 } // namespace
 
-PoolCore::PoolCore(PoolOptions options, LeaseMode mode, Capabilities caps)
-    : opt_((validate_options(options), std::move(options))),
+PoolEngine::PoolEngine(PoolOptions options, LeaseMode mode, Capabilities caps, std::unique_ptr<AdapterOps> ops)
+    : ops_(std::move(ops)),
+      opt_((validate_options(options), std::move(options))),
       shared_(checked_mode(mode).is_shared()),
       cap_(mode.cap == 0 ? 1 : mode.cap),
       caps_(caps),
@@ -64,13 +65,14 @@ PoolCore::PoolCore(PoolOptions options, LeaseMode mode, Capabilities caps)
               .max_concurrent = opt_.max_concurrent_creates},
           std::hash<std::string>{}(opt_.name) ^ static_cast<std::uint64_t>(SteadyClock::now().time_since_epoch().count()))
 {
+    ops_->core_ = this;  // before any thread can call a hook
     min_idle_ = opt_.min_idle;
     max_idle_setting_ = opt_.max_idle;
 }
 
-PoolCore::~PoolCore() = default;
+PoolEngine::~PoolEngine() = default;
 
-void PoolCore::start()
+void PoolEngine::start()
 {
     Lock lk(mu_);
     if (opt_.background_housekeeping) {
@@ -85,7 +87,7 @@ void PoolCore::start()
     start_creations_locked();  // min_idle
 }
 
-void PoolCore::destroy_handle() noexcept
+void PoolEngine::destroy_handle() noexcept
 {
     close(opt_.drain_timeout);
     Lock lk(mu_);
@@ -96,7 +98,7 @@ void PoolCore::destroy_handle() noexcept
     unref(lk);
 }
 
-void PoolCore::unref(Lock& lk, Deferred* told) noexcept
+void PoolEngine::unref(Lock& lk, Deferred* told) noexcept
 {
     const bool last = --refs_ == 0;
     if (closed_ && !last) changed_.notify_all();  // drain and ~Pool wait for references to go
@@ -105,7 +107,7 @@ void PoolCore::unref(Lock& lk, Deferred* told) noexcept
     if (last) delete this;  // the only place the state is deleted
 }
 
-std::int64_t PoolCore::ticks_unlocked(Lock& lk) const noexcept
+std::int64_t PoolEngine::ticks_unlocked(Lock& lk) const noexcept
 {
     if (!time_.manual()) return time_.ticks();  // the hardware counter: no user code
     lk.unlock();
@@ -114,7 +116,7 @@ std::int64_t PoolCore::ticks_unlocked(Lock& lk) const noexcept
     return now;
 }
 
-void PoolCore::tell_waiters(Deferred& d) noexcept
+void PoolEngine::tell_waiters(Deferred& d) noexcept
 {
     for (Waiter* w = std::exchange(d.told, nullptr); w;) {
         Waiter* next = w->next_told;  // read first: `w` may be gone once signalled
@@ -124,7 +126,7 @@ void PoolCore::tell_waiters(Deferred& d) noexcept
     if (Waiter* w = std::exchange(d.hinted, nullptr)) w->signal(*w);
 }
 
-void PoolCore::run_unlocked(Deferred& d) noexcept
+void PoolEngine::run_unlocked(Deferred& d) noexcept
 {
     tell_waiters(d);
     if (d.rare) {
@@ -149,7 +151,7 @@ void PoolCore::run_unlocked(Deferred& d) noexcept
     d.rare.reset();
 }
 
-void PoolCore::report_creation_news(DeferredRare& news) noexcept
+void PoolEngine::report_creation_news(DeferredRare& news) noexcept
 {
     if (!news.failure.empty()) {
         // A new resource failed before it served anyone: news like a failed create.
@@ -170,7 +172,7 @@ void PoolCore::report_creation_news(DeferredRare& news) noexcept
     }
 }
 
-void PoolCore::settle_locked(Deferred& d) noexcept
+void PoolEngine::settle_locked(Deferred& d) noexcept
 {
     if (d.destroyed == 0) return;
     for (std::size_t i = 0; i < destroy_reason_count; ++i)
@@ -182,7 +184,7 @@ void PoolCore::settle_locked(Deferred& d) noexcept
     if (closed_) changed_.notify_all();
 }
 
-void PoolCore::flush(Lock& lk, Deferred& d) noexcept
+void PoolEngine::flush(Lock& lk, Deferred& d) noexcept
 {
     if (d.empty()) return;
     lk.unlock();
@@ -191,7 +193,7 @@ void PoolCore::flush(Lock& lk, Deferred& d) noexcept
     settle_locked(d);
 }
 
-void PoolCore::finish_and_unref(Lock& lk, Deferred& d) noexcept
+void PoolEngine::finish_and_unref(Lock& lk, Deferred& d) noexcept
 {
     if (d.doomed == nullptr && !d.rare) [[likely]] {
         unref(lk, &d);  // only waiters to signal (or nothing)
@@ -204,7 +206,7 @@ void PoolCore::finish_and_unref(Lock& lk, Deferred& d) noexcept
     unref(lk);
 }
 
-void PoolCore::check_invariants_locked() const noexcept
+void PoolEngine::check_invariants_locked() const noexcept
 {
 #ifndef NDEBUG
     inventory_.check();
@@ -218,7 +220,7 @@ void PoolCore::check_invariants_locked() const noexcept
 #endif
 }
 
-void PoolCore::heartbeat(LeaseRecord* rec) noexcept
+void PoolEngine::heartbeat(LeaseRecord* rec) noexcept
 {
     if (max_lease_ticks_ == INT64_MAX) return;
     const std::int64_t now = time_.ticks();
@@ -227,7 +229,7 @@ void PoolCore::heartbeat(LeaseRecord* rec) noexcept
     rec->overdue = false;
 }
 
-std::stop_token PoolCore::lease_stop_token(LeaseRecord* rec)
+std::stop_token PoolEngine::lease_stop_token(LeaseRecord* rec)
 {
     Lock lk(mu_);
     if (!rec->stop) rec->stop.emplace();
@@ -243,21 +245,21 @@ std::stop_token PoolCore::lease_stop_token(LeaseRecord* rec)
     return token;
 }
 
-LeaseInfo PoolCore::lease_info(const LeaseRecord* rec) const
+LeaseInfo PoolEngine::lease_info(const LeaseRecord* rec) const
 {
     const std::int64_t now = time_.ticks();
     Lock lk(mu_);
     return leases_.info(*rec, now, time_);
 }
 
-std::vector<LeaseInfo> PoolCore::leases() const
+std::vector<LeaseInfo> PoolEngine::leases() const
 {
     const std::int64_t now = time_.ticks();
     Lock lk(mu_);
     return leases_.holders(now, time_);
 }
 
-PoolSnapshot PoolCore::snapshot_locked() const noexcept
+PoolSnapshot PoolEngine::snapshot_locked() const noexcept
 {
     // A resource out for a keepalive check is idle to the outside world.
     return PoolSnapshot{inventory_.max_size(),
@@ -269,7 +271,7 @@ PoolSnapshot PoolCore::snapshot_locked() const noexcept
                         inventory_.creating()};
 }
 
-PoolStats PoolCore::stats() const
+PoolStats PoolEngine::stats() const
 {
     const std::int64_t now = time_.ticks();
     Lock lk(mu_);
@@ -301,7 +303,7 @@ PoolStats PoolCore::stats() const
     return s;
 }
 
-bool PoolCore::close(std::chrono::milliseconds drain_timeout)
+bool PoolEngine::close(std::chrono::milliseconds drain_timeout)
 {
     Deferred d;
     Lock lk(mu_);
@@ -348,13 +350,13 @@ bool PoolCore::close(std::chrono::milliseconds drain_timeout)
     return drained;
 }
 
-void PoolCore::emit(const Event& event) const noexcept
+void PoolEngine::emit(const Event& event) const noexcept
 {
     RESPOOL_ASSERT_UNLOCKED();
     if (opt_.listener) opt_.listener->on_event(event);
 }
 
-void PoolCore::log(LogLevel level, const std::string& message) const noexcept
+void PoolEngine::log(LogLevel level, const std::string& message) const noexcept
 {
     RESPOOL_ASSERT_UNLOCKED();
     try {

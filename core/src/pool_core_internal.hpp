@@ -7,14 +7,14 @@
 #include <thread>
 #include <vector>
 
-#include <respool/detail/pool_core.hpp>
+#include "pool_engine.hpp"
 
 #include "parker.hpp"
 
 namespace respool::detail {
 
 /// One acquire call's inputs and progress.
-struct PoolCore::AcquireContext {
+struct PoolEngine::AcquireContext {
     std::chrono::milliseconds timeout;
     const std::stop_token& stop;
     const SourceLocation& site;
@@ -56,7 +56,7 @@ struct PoolCore::AcquireContext {
 
 /// What the borrow checks (is_broken, validate, on_acquire) said of a lease's
 /// resource; worked out without the lock, applied under it.
-struct PoolCore::BorrowVerdict {
+struct PoolEngine::BorrowVerdict {
     bool broken = false;        // is_broken() said so
     bool validated = false;     // validate() ran ...
     bool valid = true;          // ... and said this
@@ -67,14 +67,14 @@ struct PoolCore::BorrowVerdict {
 };
 
 /// What the return checks (on_release, is_broken, reset) said, without the lock.
-struct PoolCore::ReturnVerdict {
+struct PoolEngine::ReturnVerdict {
     bool broken = false;      // destroy it
     bool by_adapter = false;  // is_broken or reset said so: for a new resource, a failed creation
 };
 
 /// What a housekeeping pass found among the leases, to report and act on
 /// once the lock is released.
-struct PoolCore::LeaseWatch {
+struct PoolEngine::LeaseWatch {
     struct Note {
         LeaseInfo info;
         EventKind kind;
@@ -84,7 +84,7 @@ struct PoolCore::LeaseWatch {
 };
 
 /// One `create` call's outcome, made without the lock.
-struct PoolCore::Creation {
+struct PoolEngine::Creation {
     Slot* slot = nullptr;  // null: it failed
     std::exception_ptr error;
     std::string error_text;
@@ -95,8 +95,8 @@ struct PoolCore::Creation {
 
 /// Its stop token fired: takes a waiting caller out of the queue (the
 /// callback of a `std::stop_callback`, run on whichever thread requested it).
-struct PoolCore::CancelWait {
-    PoolCore* pool;
+struct PoolEngine::CancelWait {
+    PoolEngine* pool;
     Waiter* w;
     void operator()() const noexcept;
 };
@@ -106,7 +106,7 @@ struct PoolCore::CancelWait {
 /// Every signal sent to it counts one more `signals` under the lock; it may
 /// not leave before it has taken them all from its parker, because a final
 /// outcome is signalled after the signaller has released the lock.
-struct PoolCore::ThreadWaiter final : Waiter {
+struct PoolEngine::ThreadWaiter final : Waiter {
     explicit ThreadWaiter(AcquireContext& c) noexcept : Waiter(&post), ctx(&c) {}
     static void post(Waiter& w) noexcept { static_cast<ThreadWaiter&>(w).parker.post(); }
     /// Takes signals from the parker until `promised` have been taken.
@@ -129,7 +129,7 @@ struct PoolCore::ThreadWaiter final : Waiter {
 /// Built and destroyed on every acquire and release, so the common part is
 /// a few words; what only close, housekeeping and failures need is
 /// allocated when first needed.
-struct PoolCore::DeferredRare {
+struct PoolEngine::DeferredRare {
     std::vector<std::stop_source> stops;
     // A creation failure found while the lock was held (a new resource
     // broken on its first use, or the breaker moving).
@@ -139,7 +139,7 @@ struct PoolCore::DeferredRare {
     std::size_t consecutive_failures = 0;
 };
 
-struct PoolCore::Deferred {
+struct PoolEngine::Deferred {
     using Rare = DeferredRare;
     Waiter* told = nullptr;     // linked by Waiter::next_told
     Waiter* hinted = nullptr;   // the oldest waiter, told to look again

@@ -1,4 +1,4 @@
-// PoolCore: creating resources — how many are wanted, the creator threads
+// PoolEngine: creating resources — how many are wanted, the creator threads
 // (at most max_concurrent_creates, each living while there is demand), where
 // a new resource goes, and what a failure does to the waiters: a transient
 // one ends no wait (retried with back-off), a fatal one fails every waiter.
@@ -10,7 +10,7 @@
 
 namespace respool::detail {
 
-std::size_t PoolCore::creation_demand_locked() const noexcept
+std::size_t PoolEngine::creation_demand_locked() const noexcept
 {
     if (closed_ || paused_) return 0;
     // Each resource in creation will serve `cap_` waiters. A resource out
@@ -29,7 +29,7 @@ std::size_t PoolCore::creation_demand_locked() const noexcept
     return need;
 }
 
-void PoolCore::start_creations_locked() noexcept
+void PoolEngine::start_creations_locked() noexcept
 {
     if (closed_) return;
     const std::size_t want = creation_demand_locked();
@@ -53,7 +53,7 @@ void PoolCore::start_creations_locked() noexcept
     }
 }
 
-std::int64_t PoolCore::expiry_for_new_slot_locked(std::int64_t now) noexcept
+std::int64_t PoolEngine::expiry_for_new_slot_locked(std::int64_t now) noexcept
 {
     if (lifetime_ticks_ == INT64_MAX) return INT64_MAX;
     // Subtract up to `lifetime_jitter` of the lifetime, so resources made
@@ -63,7 +63,7 @@ std::int64_t PoolCore::expiry_for_new_slot_locked(std::int64_t now) noexcept
     return now > INT64_MAX - life ? INT64_MAX : now + life;
 }
 
-std::int64_t PoolCore::keepalive_due_locked(std::int64_t now) noexcept
+std::int64_t PoolEngine::keepalive_due_locked(std::int64_t now) noexcept
 {
     // Up to 10 % early, so resources returned together are not all checked
     // together. This runs on every return: the time stamp's bits, mixed,
@@ -75,7 +75,7 @@ std::int64_t PoolCore::keepalive_due_locked(std::int64_t now) noexcept
     return now > INT64_MAX - interval ? INT64_MAX : now + interval;
 }
 
-void PoolCore::creator_main() noexcept
+void PoolEngine::creator_main() noexcept
 {
     Lock lk(mu_);
     while (may_start_creation_locked(lk)) {
@@ -102,7 +102,7 @@ void PoolCore::creator_main() noexcept
     unref(lk);
 }
 
-bool PoolCore::may_start_creation_locked(Lock& lk) noexcept
+bool PoolEngine::may_start_creation_locked(Lock& lk) noexcept
 {
     for (;;) {
         if (closed_ || creation_demand_locked() == 0 || inventory_.at_max()) return false;
@@ -115,7 +115,7 @@ bool PoolCore::may_start_creation_locked(Lock& lk) noexcept
     }
 }
 
-PoolCore::Creation PoolCore::create_one() noexcept
+PoolEngine::Creation PoolEngine::create_one() noexcept
 {
     Creation c;
     const auto t0 = SteadyClock::now();
@@ -135,7 +135,7 @@ PoolCore::Creation PoolCore::create_one() noexcept
     return c;
 }
 
-std::uint64_t PoolCore::created_locked(const Creation& c, Deferred& d) noexcept
+std::uint64_t PoolEngine::created_locked(const Creation& c, Deferred& d) noexcept
 {
     if (const auto t = governor_.on_success(real_ns()); t != CreationGovernor::Transition::none)
         d.more().transition = t;
@@ -153,7 +153,7 @@ std::uint64_t PoolCore::created_locked(const Creation& c, Deferred& d) noexcept
     return id;
 }
 
-void PoolCore::report_creation(const Creation& c, std::uint64_t id, std::size_t failures) noexcept
+void PoolEngine::report_creation(const Creation& c, std::uint64_t id, std::size_t failures) noexcept
 {
     if (c.slot) {
         emit(Event{.kind = EventKind::created, .pool = opt_.name, .resource_id = id, .duration = c.took});
@@ -166,7 +166,7 @@ void PoolCore::report_creation(const Creation& c, std::uint64_t id, std::size_t 
                     c.fatal ? " (fatal: waiting callers failed at once)" : "", c.error_text));
 }
 
-void PoolCore::deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept
+void PoolEngine::deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept
 {
     if (closed_ || inventory_.over_max()) {
         // Closed, or the pool shrank (resize) while it was being made.
@@ -180,7 +180,7 @@ void PoolCore::deliver_locked(Slot* slot, std::int64_t now, Deferred& d) noexcep
     offer_locked(slot, now, true, d);
 }
 
-void PoolCore::creation_failed_locked(const std::exception_ptr& error, const std::string& text, bool from_create,
+void PoolEngine::creation_failed_locked(const std::exception_ptr& error, const std::string& text, bool from_create,
                                       Deferred& d, bool fatal) noexcept
 {
     const auto transition = governor_.on_failure(real_ns());

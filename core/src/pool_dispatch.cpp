@@ -1,4 +1,4 @@
-// PoolCore: where a resource goes and who is told — the one home of "a place
+// PoolEngine: where a resource goes and who is told — the one home of "a place
 // became lendable". Every way a place frees up (a lease given back, a new
 // resource, a passed borrow validation, the end of a keepalive check or of a
 // retire_if look, resume) ends in `place_locked`, which settles the slot's
@@ -9,7 +9,7 @@
 
 namespace respool::detail {
 
-void PoolCore::place_locked(Slot* slot, std::int64_t now, bool returned, Deferred& d) noexcept
+void PoolEngine::place_locked(Slot* slot, std::int64_t now, bool returned, Deferred& d) noexcept
 {
     switch (slot->state) {
     case SlotState::destroying:
@@ -48,7 +48,7 @@ void PoolCore::place_locked(Slot* slot, std::int64_t now, bool returned, Deferre
     offer_locked(slot, now, false, d);
 }
 
-void PoolCore::offer_locked(Slot* slot, std::int64_t now, bool fresh, Deferred& d) noexcept
+void PoolEngine::offer_locked(Slot* slot, std::int64_t now, bool fresh, Deferred& d) noexcept
 {
     if (!queue_.empty() && !paused_) {
         // A new resource goes to the oldest waiters, whoever asked for it;
@@ -66,7 +66,7 @@ void PoolCore::offer_locked(Slot* slot, std::int64_t now, bool fresh, Deferred& 
         retire_locked(slot, DestroyReason::idle, d);
 }
 
-void PoolCore::retire_locked(Slot* slot, DestroyReason why, Deferred& d) noexcept
+void PoolEngine::retire_locked(Slot* slot, DestroyReason why, Deferred& d) noexcept
 {
     if (!slot->held() && (slot->state == SlotState::leased || slot->state == SlotState::checking)) {
         inventory_.doom(slot, why, d.doomed);  // nobody holds it: no need to wait
@@ -75,7 +75,7 @@ void PoolCore::retire_locked(Slot* slot, DestroyReason why, Deferred& d) noexcep
     inventory_.retire(slot, why, d.doomed);
 }
 
-void PoolCore::tell_locked(Waiter& w, WaitOutcome outcome, Deferred& d) noexcept
+void PoolEngine::tell_locked(Waiter& w, WaitOutcome outcome, Deferred& d) noexcept
 {
     const bool was_front = queue_.front() == &w;
     queue_.remove(w, outcome);
@@ -85,7 +85,7 @@ void PoolCore::tell_locked(Waiter& w, WaitOutcome outcome, Deferred& d) noexcept
     if (was_front && outcome != WaitOutcome::granted) hint_next_locked(d);
 }
 
-void PoolCore::grant_locked(Waiter& w, Slot* slot, std::int64_t now, Deferred& d) noexcept
+void PoolEngine::grant_locked(Waiter& w, Slot* slot, std::int64_t now, Deferred& d) noexcept
 {
     // Leased in the waiter's name now, so that a thread can return without
     // taking the lock again; its caller reference becomes the lease's.
@@ -99,13 +99,13 @@ void PoolCore::grant_locked(Waiter& w, Slot* slot, std::int64_t now, Deferred& d
     d.told = &w;
 }
 
-void PoolCore::hint_next_locked(Deferred& d) noexcept
+void PoolEngine::hint_next_locked(Deferred& d) noexcept
 {
     // The oldest waiter left: if something is free, the next one should look.
     if (!queue_.empty() && inventory_.spare() > 0) hint_front_locked(d);
 }
 
-void PoolCore::hint_front_locked(Deferred& d) noexcept
+void PoolEngine::hint_front_locked(Deferred& d) noexcept
 {
     // Posted after the lock is released, like a final outcome: a wake-up is
     // a system call, and the woken thread's first act is to take this lock.

@@ -1,4 +1,4 @@
-// PoolCore: housekeeping — idle eviction and lifetime, lease watching
+// PoolEngine: housekeeping — idle eviction and lifetime, lease watching
 // (leak_threshold, max_lease_time), refill, and keepalive checks of idle
 // resources, one at a time and never while callers wait.
 #include "pool_core_internal.hpp"
@@ -9,7 +9,7 @@
 
 namespace respool::detail {
 
-void PoolCore::housekeeper_main() noexcept
+void PoolEngine::housekeeper_main() noexcept
 {
     Lock lk(mu_);
     while (!closed_) {
@@ -22,7 +22,7 @@ void PoolCore::housekeeper_main() noexcept
     unref(lk);
 }
 
-void PoolCore::evict_locked(std::int64_t now, Deferred& d) noexcept
+void PoolEngine::evict_locked(std::int64_t now, Deferred& d) noexcept
 {
     // Idle ones: expired ones wherever they are; then, least recently
     // returned first (the front of the idle order), those idle longer than
@@ -44,7 +44,7 @@ void PoolCore::evict_locked(std::int64_t now, Deferred& d) noexcept
     }
 }
 
-void PoolCore::run_maintenance()
+void PoolEngine::run_maintenance()
 {
     LeaseWatch watch;
     Deferred d;
@@ -80,7 +80,7 @@ void PoolCore::run_maintenance()
     unref(lk);
 }
 
-void PoolCore::watch_leases_locked(std::int64_t now, LeaseWatch& watch, Deferred& d)
+void PoolEngine::watch_leases_locked(std::int64_t now, LeaseWatch& watch, Deferred& d)
 {
     // Leases past leak_threshold (reported once) and past max_lease_time
     // (flagged, asked to stop, optionally interrupted). A long lease is not a leak.
@@ -108,7 +108,7 @@ void PoolCore::watch_leases_locked(std::int64_t now, LeaseWatch& watch, Deferred
         });
 }
 
-void PoolCore::report_lease_notes(const LeaseWatch& watch) const noexcept
+void PoolEngine::report_lease_notes(const LeaseWatch& watch) const noexcept
 {
     for (const LeaseWatch::Note& n : watch.notes) {
         if (n.kind == EventKind::leak_suspected)
@@ -125,7 +125,7 @@ void PoolCore::report_lease_notes(const LeaseWatch& watch) const noexcept
     }
 }
 
-void PoolCore::keep_alive()
+void PoolEngine::keep_alive()
 {
     if (keepalive_ticks_ == INT64_MAX || !caps_.validate) return;
     for (;;) {
@@ -172,13 +172,13 @@ void PoolCore::keep_alive()
     }
 }
 
-void PoolCore::begin_pool_check_locked(Slot* slot) noexcept
+void PoolEngine::begin_pool_check_locked(Slot* slot) noexcept
 {
     inventory_.set_state(slot, SlotState::checking);
     ++slot->pins;
 }
 
-void PoolCore::end_pool_check_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept
+void PoolEngine::end_pool_check_locked(Slot* slot, std::int64_t now, Deferred& d) noexcept
 {
     --slot->pins;
     place_locked(slot, now, false, d);

@@ -1,4 +1,4 @@
-// PoolCore: what a failed acquire says. A timeout's message is derived from
+// PoolEngine: what a failed acquire says. A timeout's message is derived from
 // the state that kept this caller waiting — holders, creations in flight,
 // back-off or breaker with the last creation error, resources busy in a
 // check, callers queued ahead — so that a user can tell a pool too small
@@ -43,7 +43,7 @@ std::string headline(const PoolSnapshot& snap, std::size_t checking, std::size_t
 
 } // namespace
 
-void PoolCore::throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen, std::int64_t now)
+void PoolEngine::throw_timeout_locked(const AcquireContext& ctx, std::uint64_t failures_seen, std::int64_t now)
 {
     const std::int64_t real = real_ns();
     const PoolSnapshot snap = snapshot_locked();
@@ -93,7 +93,7 @@ void PoolCore::throw_timeout_locked(const AcquireContext& ctx, std::uint64_t fai
     throw AcquireTimeout(msg, ctx.phase, snap, std::move(holders));
 }
 
-bool PoolCore::fatal_fails_fast_locked(std::int64_t real_now) const noexcept
+bool PoolEngine::fatal_fails_fast_locked(std::int64_t real_now) const noexcept
 {
     // One caller per back-off step is let through to wait for a new attempt,
     // so that the pool finds out when the cause is fixed; every other one
@@ -104,7 +104,7 @@ bool PoolCore::fatal_fails_fast_locked(std::int64_t real_now) const noexcept
     return !attempt_may_start;
 }
 
-void PoolCore::throw_fatal_locked(std::int64_t real_now)
+void PoolEngine::throw_fatal_locked(std::int64_t real_now)
 {
     ++counters_.fast_failures;
     std::int64_t next = std::max(governor_.next_allowed(), real_now);
@@ -118,7 +118,7 @@ void PoolCore::throw_fatal_locked(std::int64_t real_now)
                        counters_.last_create_error, counters_.last_create_exception);
 }
 
-void PoolCore::throw_circuit_open_locked(std::int64_t real_now)
+void PoolEngine::throw_circuit_open_locked(std::int64_t real_now)
 {
     ++counters_.fast_failures;
     const auto reopen = std::chrono::nanoseconds(governor_.opened_at() - real_now) + opt_.circuit_open_time;

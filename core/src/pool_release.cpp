@@ -1,4 +1,4 @@
-// PoolCore: giving a resource back — the return checks, and the accounting
+// PoolEngine: giving a resource back — the return checks, and the accounting
 // of resources that fail before they have served anyone. Where the resource
 // goes next is pool_dispatch.cpp's to decide.
 #include "pool_core_internal.hpp"
@@ -7,7 +7,7 @@
 
 namespace respool::detail {
 
-void PoolCore::release(LeaseRecord* rec) noexcept
+void PoolEngine::release(LeaseRecord* rec) noexcept
 {
     Slot* slot = rec->slot;
     const ReturnVerdict verdict = run_return_checks(rec);
@@ -55,7 +55,7 @@ void PoolCore::release(LeaseRecord* rec) noexcept
     unref(lk);
 }
 
-PoolCore::ReturnVerdict PoolCore::run_return_checks(const LeaseRecord* rec) noexcept
+PoolEngine::ReturnVerdict PoolEngine::run_return_checks(const LeaseRecord* rec) noexcept
 {
     Slot& slot = *rec->slot;
     ReturnVerdict v{rec->broken, false};
@@ -78,14 +78,14 @@ PoolCore::ReturnVerdict PoolCore::run_return_checks(const LeaseRecord* rec) noex
     return v;
 }
 
-void PoolCore::prove_locked(Slot* slot) noexcept
+void PoolEngine::prove_locked(Slot* slot) noexcept
 {
     if (slot->proven) return;
     slot->proven = true;
     governor_.on_proven();
 }
 
-void PoolCore::failed_unproven_locked(Slot* slot, const char* what, Deferred& d) noexcept
+void PoolEngine::failed_unproven_locked(Slot* slot, const char* what, Deferred& d) noexcept
 {
     // A resource the adapter finds broken before it ever proved itself
     // (served a lease healthy, or passed a validation where every borrow

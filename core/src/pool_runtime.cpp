@@ -1,4 +1,4 @@
-// PoolCore: changing a running pool — resize and min_idle, waiting until it
+// PoolEngine: changing a running pool — resize and min_idle, waiting until it
 // is warm, pause and resume, retiring resources on demand, and detaching a
 // leased resource for good. Each is a short walk over the parts under the
 // lock; user code (the retire_if predicate) runs with the lock released.
@@ -19,7 +19,7 @@ namespace {
 
 } // namespace
 
-void PoolCore::resize(std::size_t max_size)
+void PoolEngine::resize(std::size_t max_size)
 {
     Deferred d;
     Lock lk(mu_);
@@ -40,7 +40,7 @@ void PoolCore::resize(std::size_t max_size)
     finish_and_unref(lk, d);
 }
 
-void PoolCore::set_min_idle(std::size_t min_idle)
+void PoolEngine::set_min_idle(std::size_t min_idle)
 {
     Lock lk(mu_);
     if (min_idle > inventory_.max_size())
@@ -52,7 +52,7 @@ void PoolCore::set_min_idle(std::size_t min_idle)
     if (ready_waiters_ > 0) changed_.notify_all();  // a lower min_idle may be met already
 }
 
-void PoolCore::wait_ready(std::chrono::milliseconds timeout)
+void PoolEngine::wait_ready(std::chrono::milliseconds timeout)
 {
     const Deadline until = deadline_after(timeout);
     const auto start = SteadyClock::now();
@@ -95,14 +95,14 @@ void PoolCore::wait_ready(std::chrono::milliseconds timeout)
     throw timed_out;
 }
 
-void PoolCore::pause()
+void PoolEngine::pause()
 {
     Lock lk(mu_);
     // Creators see no demand and stop; nothing is lent until resume().
     paused_ = true;
 }
 
-void PoolCore::resume()
+void PoolEngine::resume()
 {
     Deferred d;
     const std::int64_t now = time_.ticks();
@@ -121,7 +121,7 @@ void PoolCore::resume()
     finish_and_unref(lk, d);
 }
 
-void PoolCore::retire_all()
+void PoolEngine::retire_all()
 {
     Deferred d;
     Lock lk(mu_);
@@ -133,7 +133,7 @@ void PoolCore::retire_all()
     finish_and_unref(lk, d);
 }
 
-void PoolCore::retire_if(const std::function<bool(const Slot&)>& pred)
+void PoolEngine::retire_if(const std::function<bool(const Slot&)>& pred)
 {
     struct Candidate {
         Slot* slot;
@@ -176,7 +176,7 @@ void PoolCore::retire_if(const std::function<bool(const Slot&)>& pred)
     unref(lk);
 }
 
-Slot* PoolCore::detach(LeaseRecord* rec)
+Slot* PoolEngine::detach(LeaseRecord* rec)
 {
     if (shared_)
         throw std::logic_error("respool: Lease::detach() in shared lease mode: other leases share this resource; "
@@ -199,7 +199,7 @@ Slot* PoolCore::detach(LeaseRecord* rec)
     return slot;
 }
 
-void PoolCore::report_hook_failure(const char* hook, const char* what) const noexcept
+void PoolEngine::report_hook_failure(const char* hook, const char* what) const noexcept
 {
     try {
         log(LogLevel::warning, fmt::format("respool[{}]: the {} hook threw: {}; the resource is destroyed",

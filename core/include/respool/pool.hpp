@@ -57,14 +57,8 @@ public:
     /// housekeeper and the creations that fill `min_idle`. `hooks`: the
     /// user's checks on every borrow and return (hooks.hpp; default none).
     explicit Pool(A adapter, PoolOptions options = {}, Hooks<Resource> hooks = {})
-        : state_(new detail::PoolState<A>(std::move(adapter), std::move(options), std::move(hooks)))
+        : state_(detail::PoolState<A>::make_core(std::move(adapter), std::move(options), std::move(hooks)))
     {
-        try {
-            state_->start();
-        } catch (...) {
-            state_->destroy_handle();
-            throw;
-        }
     }
     ~Pool()
     {
@@ -180,12 +174,12 @@ public:
     }
 
     /// The adapter, e.g. to read its configuration. Calls on it must be thread-safe.
-    A& adapter() noexcept { return state_->adapter(); }
+    A& adapter() noexcept { return detail::PoolState<A>::of(*state_).adapter(); }
     /// The options the pool was made with (`stats().max_size` shows a resize).
     const PoolOptions& options() const noexcept { return state_->options(); }
 
 private:
-    detail::PoolState<A>* state_;
+    detail::PoolCore* state_;  // the compiled core; owns the adapter
 };
 
 } // namespace respool

@@ -1,6 +1,6 @@
 // Internal: the typed half of a pool — owns the adapter by value and turns
-// the core's five hooks into calls on it. Optional hooks the adapter lacks
-// compile to nothing.
+// the core's calls (`AdapterOps`) into calls on it. Optional hooks the
+// adapter lacks compile to nothing. The core owns it (see pool_core.hpp).
 #pragma once
 
 #include <exception>
@@ -12,13 +12,14 @@
 
 #include <respool/adapter.hpp>
 #include <respool/adapter_error.hpp>
+#include <respool/error.hpp>
 #include <respool/hooks.hpp>
 #include <respool/detail/pool_core.hpp>
 
 namespace respool::detail {
 
 template <Adapter A>
-class PoolState final : public PoolCore {
+class PoolState final : public AdapterOps {
 public:
     using Resource = typename A::Resource;
 
@@ -27,13 +28,18 @@ public:
         Resource resource;
     };
 
-    PoolState(A adapter, PoolOptions options, Hooks<Resource> hooks)
-        : PoolCore(std::move(options), mode_of(adapter),
-                   Capabilities{HasIsBroken<A>, HasValidate<A>, HasReset<A>, HasInterrupt<A>,
-                                static_cast<bool>(hooks.on_acquire), static_cast<bool>(hooks.on_release)}),
-          adapter_(std::move(adapter)), hooks_(std::move(hooks))
+    /// Makes the core for a pool of `adapter`'s resources; the core owns the
+    /// typed half (and the adapter) from here on.
+    static PoolCore* make_core(A adapter, PoolOptions options, Hooks<Resource> hooks)
     {
+        const LeaseMode mode = mode_of(adapter);
+        const Capabilities caps{HasIsBroken<A>, HasValidate<A>, HasReset<A>, HasInterrupt<A>,
+                                static_cast<bool>(hooks.on_acquire), static_cast<bool>(hooks.on_release)};
+        return PoolCore::create(std::move(options), mode, caps,
+                                std::unique_ptr<PoolState>(new PoolState(std::move(adapter), std::move(hooks))));
     }
+    /// The typed half of `core` (made by `make_core`).
+    static PoolState& of(PoolCore& core) noexcept { return static_cast<PoolState&>(core.ops()); }
 
     A& adapter() noexcept { return adapter_; }
     static Resource& resource_of(Slot* slot) noexcept { return static_cast<TypedSlot*>(slot)->resource; }
@@ -49,8 +55,10 @@ public:
         return Resource(std::move(typed->resource));
     }
 
-private:
     ~PoolState() override = default;
+
+private:
+    PoolState(A adapter, Hooks<Resource> hooks) : adapter_(std::move(adapter)), hooks_(std::move(hooks)) {}
 
     // A hook with the right name but the wrong signature would be silently
     // ignored; make that a compile error instead.
@@ -170,9 +178,9 @@ private:
         try {
             return hook(static_cast<TypedSlot&>(slot).resource);
         } catch (const std::exception& e) {
-            report_hook_failure(name, e.what());
+            core().report_hook_failure(name, e.what());
         } catch (...) {
-            report_hook_failure(name, "an exception not derived from std::exception");
+            core().report_hook_failure(name, "an exception not derived from std::exception");
         }
         return false;  // cannot tell: do not lend it
     }
