@@ -5,7 +5,7 @@
 // target_role picks the server from a multi-host conninfo (the standby listed
 // first, so libpq must skip it); a write on a primary-role connection that
 // fails with 25006 retires it; a standby-role connection is retired once its
-// server is promoted.
+// server is promoted (standby and prefer_standby alike).
 //
 // T1 failover: writes from 3 threads through a primary-role pool (max_size 4)
 // over "host=primary,replica"; the primary is stopped cleanly and the replica
@@ -173,6 +173,9 @@ TEST_CASE("T1: failover under writes: stop the primary, promote the replica")
     Adapter standby_adapter{options(multi_host(t), TargetRole::standby)};
     Connection on_standby = standby_adapter.create(respool::deadline_after(10s));
     REQUIRE(on_standby.role() == Role::standby);
+    Adapter prefer_adapter{options(multi_host(t), TargetRole::prefer_standby)};
+    Connection preferring = prefer_adapter.create(respool::deadline_after(10s));
+    REQUIRE(preferring.role() == Role::standby);
 
     std::atomic<long> next_id{1};
     std::atomic<bool> stop{false};
@@ -294,4 +297,7 @@ TEST_CASE("T1: failover under writes: stop the primary, promote the replica")
     CHECK_FALSE(standby_adapter.validate(on_standby, respool::deadline_after(5s)));
     CHECK(on_standby.role() == Role::primary);
     CHECK(standby_adapter.is_broken(on_standby));
+    // prefer_standby too: a reconnect prefers a standby again, if one is left.
+    CHECK_FALSE(prefer_adapter.validate(preferring, respool::deadline_after(5s)));
+    CHECK(preferring.role() == Role::primary);
 }

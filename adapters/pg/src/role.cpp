@@ -75,8 +75,13 @@ void ask_role(Connection& connection, ConnState& state, Deadline deadline)
 
 void learn_role(Connection& connection, ConnState& state, Deadline deadline)
 {
-    // Only a server that does not report in_hot_standby costs a round trip.
-    if (reported_role(state.conn) == Role::unknown) ask_role(connection, state, deadline);
+    // Only a server that does not report in_hot_standby costs a round trip,
+    // and only for a pool that asked about roles: a pool with target `any`
+    // behind a pooler (or a server without pg_is_in_recovery) pays nothing.
+    const Settings& s = *state.settings;
+    if (reported_role(state.conn) == Role::unknown &&
+        (s.target_role != TargetRole::any || s.role_check_interval.count() > 0))
+        ask_role(connection, state, deadline);
     state.role_checked = SteadyClock::now();
     state.role_at_connect = current_role(state);
 }

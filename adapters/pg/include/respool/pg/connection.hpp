@@ -98,7 +98,9 @@ public:
     TransactionStatus transaction_status() const noexcept;
     /// The role of the server, as it last reported it (`in_hot_standby`,
     /// refreshed by every round trip; else as asked at connect or by the
-    /// periodic check). Role::unknown when empty. Cheap, no I/O.
+    /// periodic check, which happens only with a `target_role` other than
+    /// `any` or a `role_check_interval`). Role::unknown when empty or never
+    /// learned. Cheap, no I/O.
     Role role() const noexcept;
     /// The server process serving this session (for pg_terminate_backend and logs); 0 when empty.
     int backend_pid() const noexcept;

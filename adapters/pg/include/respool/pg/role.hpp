@@ -5,7 +5,9 @@
 // adapter reads it at connect for free from the `in_hot_standby` parameter
 // the server reports (PostgreSQL 14+), and keeps it current from every later
 // report; for older servers, or a pooler that does not pass the parameter on,
-// it asks `SELECT pg_is_in_recovery()` once at connect.
+// it asks `SELECT pg_is_in_recovery()` once at connect — only when the pool
+// wants a role (`Options::target_role` not `any`) or checks it periodically
+// (`Options::role_check_interval`); otherwise the role stays Role::unknown.
 //
 // `TargetRole` is what a pool wants (`Options::target_role`): it is passed to
 // libpq as `target_session_attrs`, so with a multi-host conninfo
