@@ -131,10 +131,14 @@ PgCluster::PgCluster(PgClusterOptions options) : options_(std::move(options))
         "if [ \"$(id -u)\" = 0 ]; then runuser -u postgres -- \"$3\" -D \"$1\" stop -m immediate -w;"
         " else \"$3\" -D \"$1\" stop -m immediate -w; fi; rm -rf \"$2\"",
         std::vector<std::string>{data_dir_, dir_->path(), bindir + "/pg_ctl"});
-    run_checked({bindir + "/initdb", "-D", data_dir_, "-U", admin_, "-A", "trust", "-E", "UTF8",
-                 "--locale=C", "--no-sync", "--no-instructions"},
-                true);
-    init_files();
+    if (options_.standby_of) {
+        base_backup(*options_.standby_of);
+    } else {
+        run_checked({bindir + "/initdb", "-D", data_dir_, "-U", admin_, "-A", "trust", "-E", "UTF8",
+                     "--locale=C", "--no-sync", "--no-instructions"},
+                    true);
+        init_files();
+    }
     std::lock_guard lock(mutex_);
     // A free port can be taken by someone else before the server binds it.
     for (int attempt = 1;; ++attempt) {
@@ -146,7 +150,25 @@ PgCluster::PgCluster(PgClusterOptions options) : options_(std::move(options))
             if (attempt == 5 || log().find("already in use") == std::string::npos) throw;
         }
     }
-    setup_roles();
+    if (!options_.standby_of) setup_roles();  // a replica has the primary's roles and databases
+}
+
+// The replica copies the primary's configuration (port aside, which is given
+// at start); only its socket directory must be its own.
+void PgCluster::base_backup(const PgCluster& primary)
+{
+    if (primary.is_external() || !primary.running())
+        throw std::logic_error("a replica needs an owned, running primary cluster");
+    admin_ = primary.admin_;
+    run_checked({pg_bindir() + "/pg_basebackup", "-D", data_dir_, "-h", primary.socket_dir_, "-p",
+                 std::to_string(primary.port_), "-U", admin_, "-R", "-X", "stream", "-c", "fast",
+                 "--no-sync"},
+                true);
+    std::ofstream conf(data_dir_ + "/postgresql.conf", std::ios::app);
+    conf << "\n# respool test replica\nunix_socket_directories = '" << socket_dir_ << "'\n"
+         << "hot_standby = on\n";
+    if (!conf) throw std::runtime_error("cannot write " + data_dir_ + "/postgresql.conf");
+    standby_ = true;
 }
 
 PgCluster::PgCluster(std::string dsn, int) : dsn_(std::move(dsn))
@@ -205,7 +227,8 @@ void PgCluster::init_files()
     for (const auto& line : options_.settings) conf << line << "\n";
     if (!conf) throw std::runtime_error("cannot write " + data_dir_ + "/postgresql.conf");
 
-    std::string hba = "local all all trust\n";
+    // The replication line lets a replica (pg_basebackup, walreceiver) in over the socket.
+    std::string hba = "local all all trust\nlocal replication all trust\n";
     for (const char* kind : tls ? std::vector{"hostssl", "host"} : std::vector{"host"}) {
         hba += std::string(kind) + " all all 127.0.0.1/32 scram-sha-256\n";
         hba += std::string(kind) + " all all ::1/128 scram-sha-256\n";
@@ -225,11 +248,10 @@ void PgCluster::start_locked()
     running_ = true;
 }
 
-void PgCluster::stop_locked() noexcept
+void PgCluster::stop_locked(const char* mode) noexcept
 {
     try {
-        run_command({pg_bindir() + "/pg_ctl", "-D", data_dir_, "stop", "-m", "immediate", "-w", "-t",
-                     "30"},
+        run_command({pg_bindir() + "/pg_ctl", "-D", data_dir_, "stop", "-m", mode, "-w", "-t", "30"},
                     true);
     } catch (const std::exception&) {
         // The watchdog stops it when this process exits.
@@ -270,6 +292,33 @@ void PgCluster::stop_immediate()
         throw std::logic_error("cannot stop a server given by RESPOOL_TEST_PG_DSN");
     std::lock_guard lock(mutex_);
     stop_locked();
+}
+
+void PgCluster::stop()
+{
+    if (is_external())
+        throw std::logic_error("cannot stop a server given by RESPOOL_TEST_PG_DSN");
+    std::lock_guard lock(mutex_);
+    stop_locked("fast");
+}
+
+void PgCluster::promote()
+{
+    if (is_external())
+        throw std::logic_error("cannot promote a server given by RESPOOL_TEST_PG_DSN");
+    std::lock_guard lock(mutex_);
+    if (!standby_) throw std::logic_error("promote: this cluster is not a standby");
+    CommandResult r = run_command({pg_bindir() + "/pg_ctl", "-D", data_dir_, "promote", "-w", "-t", "60"}, true);
+    if (r.exit_code != 0)
+        throw std::runtime_error("pg_ctl promote failed (exit " + std::to_string(r.exit_code) +
+                                 "): " + r.output + "\nserver log:\n" + tail(log()));
+    standby_ = false;
+}
+
+bool PgCluster::is_standby() const
+{
+    std::lock_guard lock(mutex_);
+    return standby_;
 }
 
 void PgCluster::start()

@@ -8,6 +8,14 @@
 // cluster also stops clusters left behind by test processes that no longer
 // exist. As root, the server programs run as the `postgres` system user.
 //
+// With `PgClusterOptions::standby_of` set, the new cluster is a streaming
+// replica of another (owned, running) cluster instead: `pg_basebackup -R`
+// from the primary into its own directory, started on its own free port as a
+// hot standby. `promote()` turns it into a primary (`pg_ctl promote`), and
+// `stop()` shuts the primary down cleanly, so the standby has every committed
+// transaction before it is promoted (a planned switchover; `stop_immediate()`
+// is a crash, after which the last commits may be missing on the standby).
+//
 // `PgCluster::external(dsn)` wraps an existing server instead (tests read it
 // from RESPOOL_TEST_PG_DSN): then everything works except stopping and
 // starting the server, which throws std::logic_error.
@@ -19,6 +27,9 @@
 //   respool::pg::Adapter a{pg.conninfo()};            // TCP, the test role
 //   pg.terminate_backends("my-test");                 // by application_name
 //   pg.stop_immediate(); pg.start();
+//
+//   respool::test::PgCluster replica{{.standby_of = &pg}};  // basebackup + start
+//   pg.stop(); replica.promote();                         // switchover
 #pragma once
 
 #include <cstdint>
@@ -29,6 +40,7 @@
 
 namespace respool::test {
 
+class PgCluster;
 class TempDir;
 class Watchdog;
 
@@ -43,6 +55,10 @@ struct PgClusterOptions {
     int max_connections = 60;
     /// Extra postgresql.conf lines, e.g. "log_min_messages = debug1".
     std::vector<std::string> settings;
+    /// When set: a streaming replica of this cluster (which must be owned and
+    /// running, and outlive the replica's start); the other fields are taken
+    /// from the primary's files and ignored.
+    const PgCluster* standby_of = nullptr;
 };
 
 /// A PostgreSQL server owned (or borrowed, see `external`) by a test.
@@ -79,6 +95,13 @@ public:
 
     /// `pg_ctl stop -m immediate`: every backend dies without goodbye.
     void stop_immediate();
+    /// `pg_ctl stop -m fast`: sessions end, and streaming replicas receive
+    /// every committed transaction before the server exits.
+    void stop();
+    /// `pg_ctl promote`: a standby becomes a primary; returns once it accepts writes.
+    void promote();
+    /// True when this cluster was made as a replica and has not been promoted.
+    bool is_standby() const;
     /// Starts the stopped server on the same port; returns when it accepts connections.
     void start();
     /// stop_immediate() then start().
@@ -103,8 +126,9 @@ private:
     PgCluster(std::string dsn, int);  // external
     void init_files();
     void start_locked();
-    void stop_locked() noexcept;
+    void stop_locked(const char* mode = "immediate") noexcept;
     void setup_roles();
+    void base_backup(const PgCluster& primary);
 
     PgClusterOptions options_;
     std::string dsn_;
@@ -120,6 +144,7 @@ private:
     std::uint16_t port_ = 0;
     mutable std::mutex mutex_;  // guards running_ and start/stop
     bool running_ = false;
+    bool standby_ = false;  // guarded by mutex_
 };
 
 /// Binaries of the installed server (`pg_config --bindir`, else the Debian path).

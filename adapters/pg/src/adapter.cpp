@@ -6,6 +6,7 @@
 #include <respool/pg/error.hpp>
 
 #include "conn_state.hpp"
+#include "role.hpp"
 #include "wait.hpp"
 
 namespace respool::pg {
@@ -30,6 +31,8 @@ bool Adapter::is_broken(const Connection& connection) const noexcept
     auto ts = PQtransactionStatus(s.conn);
     if (ts == PQTRANS_ACTIVE || ts == PQTRANS_UNKNOWN || PQpipelineStatus(s.conn) != PQ_PIPELINE_OFF)
         return true;
+    // The role as last reported: no I/O, and nothing at all for `any`.
+    if (s.settings->target_role != TargetRole::any && !detail::role_fits(s)) return true;
     // Read, without blocking, what the server sent while nobody asked: a
     // terminated backend's FATAL notice and EOF show up here, so the pool
     // discards the connection before anyone uses it. Not for a connection
@@ -43,6 +46,8 @@ bool Adapter::is_broken(const Connection& connection) const noexcept
         if (!PQconsumeInput(s.conn)) return true;
         PQisBusy(s.conn);  // parses what arrived; notices run the receiver
         if (s.broken || PQstatus(s.conn) != CONNECTION_OK) return true;
+        // A promoted standby says so here (ParameterStatus in_hot_standby).
+        if (!detail::role_fits(s)) return true;
     }
     return false;
 }
@@ -55,8 +60,20 @@ bool Adapter::validate(Connection& connection, Deadline deadline) noexcept
     }
     if (time_left(deadline) == std::chrono::nanoseconds::zero()) return false;
     try {
-        connection.run(Connection::Protocol::statement, deadline, settings_->validation_query.c_str(), 0,
-                       nullptr);
+        detail::ConnState& s = *connection.state_;
+        const auto interval = settings_->role_check_interval;
+        if (interval.count() > 0 && detail::reported_role(s.conn) == Role::unknown &&
+            SteadyClock::now() - s.role_checked >= interval) {
+            detail::ask_role(connection, s, deadline);  // the round trip validate owes anyway
+        } else {
+            connection.run(Connection::Protocol::statement, deadline, settings_->validation_query.c_str(), 0,
+                           nullptr);
+        }
+        // Any round trip refreshed in_hot_standby: a promoted standby shows here.
+        if (!detail::role_fits(s)) {
+            connection.mark_broken();
+            return false;
+        }
         return true;
     } catch (...) {
         connection.mark_broken();

@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include <respool/deadline.hpp>
+#include <respool/pg/role.hpp>
 
 #include "settings.hpp"
 
@@ -31,6 +32,13 @@ struct ConnState {
     /// When the connection last talked to the server (connect or statement).
     SteadyClock::time_point last_io{};
     std::shared_ptr<const Settings> settings;
+    /// The role when the server does not report in_hot_standby: asked at
+    /// connect and by the periodic check (role.cpp).
+    Role asked_role = Role::unknown;
+    /// The role at connect: a standby promoted later is told from a primary.
+    Role role_at_connect = Role::unknown;
+    /// When the role was last asked (the periodic check in validate).
+    SteadyClock::time_point role_checked{};
     /// With transaction_pooling: statements "prepared" on the client, by name.
     std::unordered_map<std::string, std::string> client_statements;
 };

@@ -8,6 +8,7 @@
 #include "conn_state.hpp"
 #include "pq_error.hpp"
 #include "resolve.hpp"
+#include "role.hpp"
 #include "stop_wake.hpp"
 #include "wait.hpp"
 
@@ -121,7 +122,21 @@ Connection Adapter::create_within(Deadline deadline)
     PQsetErrorVerbosity(state->conn, PQERRORS_DEFAULT);
     state->last_io = SteadyClock::now();
 
+    detail::ConnState& st = *state;
     Connection conn(std::move(state));
+    try {
+        detail::learn_role(conn, st, deadline);
+    } catch (const Error& e) {
+        throw Error(e, "connect", s.target);
+    }
+    // libpq checked target_session_attrs already; this catches a pooler in
+    // between that answers for a server of another role.
+    if (!detail::role_fits(st))
+        throw Error(Error(ErrorKind::connect, "respool::pg: the server is a " +
+                                                  std::string(to_string(detail::current_role(st))) +
+                                                  ", but Options::target_role is " +
+                                                  std::string(to_string(s.target_role))),
+                    "connect", s.target);
     for (std::size_t i = 0; i < s.setup.size(); ++i) {
         try {
             conn.exec_until(deadline, s.setup[i]);

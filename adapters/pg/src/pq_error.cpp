@@ -84,6 +84,11 @@ Error error_from_result(ConnState& state, const PGresult* result)
     if (sqlstate.empty() && lost) sqlstate = "08006";  // connection_failure: no word from the server
     bool gone = lost || is_connection_sqlstate(sqlstate);
     if (gone) state.broken = true;
+    // 25006 read_only_sql_transaction on a connection that must be on the
+    // primary: the server may have become a standby (or sits behind a pooler
+    // that moved). Retiring the connection costs one reconnect, and libpq
+    // then finds the primary through the host list.
+    if (sqlstate == "25006" && state.settings->target_role == TargetRole::primary) state.broken = true;
     std::string text = flatten(PQresultErrorMessage(result));
     if (text.empty()) text = flatten(PQerrorMessage(state.conn));
     std::string what = std::string("respool::pg: ") + (gone ? "connection lost: " : "query failed: ") + text;

@@ -8,6 +8,10 @@
 #include <respool/error.hpp>
 #include <respool/pg/error.hpp>
 
+#include <libpq-fe.h>
+
+#include "role.hpp"
+
 namespace respool::pg::detail {
 
 namespace {
@@ -78,6 +82,21 @@ void add_network_defaults(ParamList& params, const NetworkDefaults& n)
     set_default("fallback_application_name", "respool");
 }
 
+// The wanted role becomes libpq's target_session_attrs (values of libpq 14+).
+void apply_target_role(ParamList& params, TargetRole role)
+{
+    const char* attrs = session_attrs(role);
+    if (!attrs) return;
+    if (PQlibVersion() < 140000)
+        config_error("target_role", "needs libpq 14 or later (target_session_attrs=" + std::string(attrs) +
+                                        "); this libpq is " + std::to_string(PQlibVersion()));
+    if (const std::string* given = find_param(params, "target_session_attrs"); given && *given != attrs)
+        config_error("target_role", "is " + std::string(to_string(role)) + ", but the conninfo sets "
+                                    "target_session_attrs=" + *given + " (leave it out, or set it to " +
+                                    attrs + ")");
+    set_param(params, "target_session_attrs", attrs);
+}
+
 std::string make_target(const ParamList& params)
 {
     ParamList shown;
@@ -108,6 +127,11 @@ std::shared_ptr<const Settings> make_settings(Options options)
                                                                                            : "conninfo";
     });
     add_network_defaults(s->params, options.network);
+    apply_target_role(s->params, options.target_role);
+    if (options.role_check_interval.count() < 0)
+        config_error("role_check_interval", "must not be negative (0 means off)");
+    s->target_role = options.target_role;
+    s->role_check_interval = options.role_check_interval;
     for (const auto& [key, value] : s->params)
         if (is_secret_key(key) && !value.empty()) s->secrets.push_back(value);
     s->target = make_target(s->params);

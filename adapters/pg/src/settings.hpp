@@ -26,6 +26,8 @@ struct Settings {
     std::string validation_query;
     std::chrono::milliseconds query_timeout{};
     bool transaction_pooling = false;
+    TargetRole target_role = TargetRole::any;
+    std::chrono::milliseconds role_check_interval{};
     NoticeHandler notice_handler;
     Resolver resolver;
 

@@ -24,3 +24,4 @@
 #include <respool/pg/error.hpp>
 #include <respool/pg/options.hpp>
 #include <respool/pg/result.hpp>
+#include <respool/pg/role.hpp>

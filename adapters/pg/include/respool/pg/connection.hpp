@@ -33,6 +33,7 @@
 #include <respool/deadline.hpp>
 #include <respool/pg/params.hpp>
 #include <respool/pg/result.hpp>
+#include <respool/pg/role.hpp>
 #include <respool/pg/export.hpp>
 
 struct pg_conn;  // libpq's PGconn
@@ -95,6 +96,12 @@ public:
     /// Marks the connection for destruction when it is given back.
     void mark_broken() noexcept;
     TransactionStatus transaction_status() const noexcept;
+    /// The role of the server, as it last reported it (`in_hot_standby`,
+    /// refreshed by every round trip; else as asked at connect or by the
+    /// periodic check, which happens only with a `target_role` other than
+    /// `any` or a `role_check_interval`). Role::unknown when empty or never
+    /// learned. Cheap, no I/O.
+    Role role() const noexcept;
     /// The server process serving this session (for pg_terminate_backend and logs); 0 when empty.
     int backend_pid() const noexcept;
     /// Closes the connection now (PQfinish); the object becomes empty.

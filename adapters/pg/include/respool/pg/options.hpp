@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include <respool/pg/role.hpp>
+
 namespace respool::pg {
 
 /// TCP settings applied unless the conninfo sets the same libpq keyword.
@@ -84,6 +86,23 @@ struct Options {
     /// an unnamed statement with each call, so no named prepared statement
     /// can vanish. See docs/adapters/postgresql.md, "Behind PgBouncer".
     bool transaction_pooling = false;
+
+    /// Which server the pool's connections must be on (see role.hpp and
+    /// docs/topologies.md). Not `any`: passed to libpq as
+    /// `target_session_attrs` (a conninfo that sets it differently is
+    /// rejected, field "target_role"), checked again after the connect, and a
+    /// connection whose server stops fitting — the server reports
+    /// `in_hot_standby` changed, a write fails with SQLSTATE 25006 on a
+    /// `primary` connection, or the periodic check says so — reports broken
+    /// on its next borrow or return, so the pool reconnects.
+    TargetRole target_role = TargetRole::any;
+    /// How often `validate` asks the server's role when the server does not
+    /// report `in_hot_standby` (before 14, some poolers): then it runs
+    /// `SELECT pg_is_in_recovery()` instead of `validation_query`. The pool
+    /// calls `validate` on borrow after `validate_after_idle` and on idle
+    /// connections every `keepalive_interval`. With the parameter reported,
+    /// every round trip refreshes the role for free. 0 = off; not negative.
+    std::chrono::milliseconds role_check_interval{0};
 
     NetworkDefaults network;
     /// Receives server notices; by default they are dropped (libpq would print them to stderr).
