@@ -2,11 +2,13 @@
 #include <respool/listeners.hpp>
 
 #include <ctime>
+#include <type_traits>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include <respool/format.hpp>
+#include <respool/json.hpp>
 #include <respool/lease_info.hpp>
 
 #include "printable.hpp"
@@ -200,6 +202,82 @@ FanOutListener::FanOutListener(std::vector<std::shared_ptr<EventListener>> liste
 void FanOutListener::on_event(const Event& event) noexcept
 {
     for (const auto& l : listeners_) l->on_event(event);
+}
+
+
+// ------------------------------------------------------------ stats as JSON
+
+namespace {
+
+std::string json_seconds(std::chrono::nanoseconds d)
+{
+    return fmt::format("{}", static_cast<double>(d.count()) / 1e9);
+}
+
+void append_distribution(std::string& out, const Distribution& d)
+{
+    out += fmt::format("{{\"count\":{},\"sum_s\":{},\"p50_s\":{},\"p99_s\":{},\"max_s\":{}}}", d.count,
+                       json_seconds(d.sum), json_seconds(d.p50), json_seconds(d.p99), json_seconds(d.max));
+}
+
+// One pool's object: its name, then every figure of RESPOOL_POOL_METRICS
+// (stats.hpp) under its `PoolStats` member's name, then the sites.
+void append_stats(std::string& out, const PoolStats& s)
+{
+    out += "{\"pool\":";
+    append_json_string(out, s.name);
+    out += fmt::format(",\"closed\":{}", s.closed);
+    for_each_metric(s, [&](const MetricInfo& m, const auto& value) {
+        using T = std::decay_t<decltype(value)>;
+        add_key(out, m.field);
+        if constexpr (std::is_same_v<T, Distribution>) {
+            append_distribution(out, value);
+        } else if constexpr (std::is_same_v<T, DestroyCounts>) {
+            out += fmt::format("{{\"total\":{}", value.total());
+            for (std::size_t r = 0; r < destroy_reason_count; ++r)
+                out += fmt::format(",\"{}\":{}", to_string(static_cast<DestroyReason>(r)), value.by_reason[r]);
+            out += '}';
+        } else if constexpr (std::is_same_v<T, CircuitState>) {
+            append_json_string(out, to_string(value));
+        } else {
+            out += fmt::format("{}", value);
+        }
+    });
+    add_key(out, "last_create_error");
+    append_json_string(out, s.last_create_error);
+    out += ",\"sites\":[";
+    for (std::size_t i = 0; i < s.sites.size(); ++i) {
+        const SiteStats& site = s.sites[i];
+        out += i ? ",{\"site\":" : "{\"site\":";
+        append_json_string(out, site.site);
+        add_key(out, "function");
+        append_json_string(out, site.function);
+        out += fmt::format(",\"acquired\":{},\"holding\":{},\"wait\":", site.acquired, site.holding);
+        append_distribution(out, site.wait);
+        out += ",\"hold\":";
+        append_distribution(out, site.hold);
+        out += '}';
+    }
+    out += "]}";
+}
+
+} // namespace
+
+std::string to_json(const PoolStats& stats)
+{
+    std::string out;
+    append_stats(out, stats);
+    return out;
+}
+
+std::string to_json(std::span<const PoolStats> pools)
+{
+    std::string out = "[";
+    for (std::size_t i = 0; i < pools.size(); ++i) {
+        if (i) out += ',';
+        append_stats(out, pools[i]);
+    }
+    return out + "]";
 }
 
 } // namespace respool
