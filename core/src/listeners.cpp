@@ -222,13 +222,15 @@ void append_distribution(std::string& out, const Distribution& d)
 
 // One pool's object: its name, then every figure of RESPOOL_POOL_METRICS
 // (stats.hpp) under its `PoolStats` member's name, then the sites.
-void append_stats(std::string& out, const PoolStats& s)
+// With `only_unnamed`, the figures OpenTelemetry has a name for are left out.
+void append_stats(std::string& out, const PoolStats& s, bool only_unnamed = false)
 {
     out += "{\"pool\":";
     append_json_string(out, s.name);
     out += fmt::format(",\"closed\":{}", s.closed);
     for_each_metric(s, [&](const MetricInfo& m, const auto& value) {
         using T = std::decay_t<decltype(value)>;
+        if (only_unnamed && opentelemetry_metric_of(m.field) != nullptr) return;
         add_key(out, m.field);
         if constexpr (std::is_same_v<T, Distribution>) {
             append_distribution(out, value);
@@ -261,21 +263,57 @@ void append_stats(std::string& out, const PoolStats& s)
     out += "]}";
 }
 
+// One pool's object under OpenTelemetry's names (opentelemetry.hpp): the
+// pool attribute, then each metric (count by state), then, under "respool",
+// the figures OpenTelemetry has no name for.
+void append_stats_otel(std::string& out, const PoolStats& s)
+{
+    out += '{';
+    append_json_string(out, otel_pool_name_attribute);
+    out += ':';
+    append_json_string(out, s.name);
+    std::string_view open_group;  // the metric whose {"state":n} object is open
+    for (const OtelMetric& row : opentelemetry_metrics) {
+        if (!open_group.empty() && open_group != row.name) {
+            out += '}';
+            open_group = {};
+        }
+        if (open_group.empty()) add_key(out, row.name);
+        if (!row.state.empty()) {
+            out += open_group.empty() ? "{" : ",";
+            append_json_string(out, row.state);
+            out += ':';
+            open_group = row.name;
+        }
+        for_each_metric(s, [&](const MetricInfo& m, const auto& value) {
+            using T = std::decay_t<decltype(value)>;
+            if (m.field != row.field) return;
+            if constexpr (std::is_same_v<T, Distribution>) append_distribution(out, value);
+            else if constexpr (std::is_arithmetic_v<T>) out += fmt::format("{}", value);
+        });
+    }
+    if (!open_group.empty()) out += '}';
+    out += ",\"respool\":";
+    append_stats(out, s, true);
+    out += '}';
+}
+
 } // namespace
 
-std::string to_json(const PoolStats& stats)
+std::string to_json(const PoolStats& stats, MetricNames names)
 {
     std::string out;
-    append_stats(out, stats);
+    if (names == MetricNames::opentelemetry) append_stats_otel(out, stats);
+    else append_stats(out, stats);
     return out;
 }
 
-std::string to_json(std::span<const PoolStats> pools)
+std::string to_json(std::span<const PoolStats> pools, MetricNames names)
 {
     std::string out = "[";
     for (std::size_t i = 0; i < pools.size(); ++i) {
         if (i) out += ',';
-        append_stats(out, pools[i]);
+        out += to_json(pools[i], names);
     }
     return out + "]";
 }

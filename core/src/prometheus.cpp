@@ -52,8 +52,10 @@ std::string format_value(double v)
 // ready to be followed by more.
 class Writer {
 public:
-    Writer(std::string& out, std::string_view name, const PoolStats& stats)
-        : out_(out), name_(name), stats_(stats), labels_("pool=\"" + prometheus_escape_label(stats.name) + "\"")
+    /// `pool_label` names the label that holds the pool's name.
+    Writer(std::string& out, std::string_view name, const PoolStats& stats, std::string_view pool_label)
+        : out_(out), name_(name), stats_(stats),
+          labels_(fmt::format("{}=\"{}\"", pool_label, prometheus_escape_label(stats.name)))
     {
     }
     const PoolStats& stats() const noexcept { return stats_; }
@@ -212,43 +214,104 @@ void check_prefix(std::string_view prefix)
 
 namespace {
 
+constexpr std::string_view otel_pool_label = "db_client_connection_pool_name";
+constexpr std::string_view otel_state_label = "db_client_connection_state";
+
 // One family: HELP and TYPE, then every pool's samples; left out altogether
 // when no pool has a sample (no sites yet).
-void write_family(std::string& out, std::span<const PoolStats> pools, const std::string& name, std::string_view type,
-                  std::string_view help, const std::function<void(Writer&)>& write)
+void write_family(std::string& out, std::span<const PoolStats> pools, std::string_view pool_label,
+                  const std::string& name, std::string_view type, std::string_view help,
+                  const std::function<void(Writer&)>& write)
 {
     const std::size_t before = out.size();
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
     const std::size_t header_end = out.size();
     for (const PoolStats& stats : pools) {
-        Writer w(out, name, stats);
+        Writer w(out, name, stats, pool_label);
         write(w);
     }
     if (out.size() == header_end) out.resize(before);
 }
 
-} // namespace
-
-std::string to_prometheus(std::span<const PoolStats> pools, std::string_view prefix)
+// respool's families; with `only_unnamed`, only those OpenTelemetry has no name for.
+void write_respool(std::string& out, std::span<const PoolStats> pools, std::string_view prefix,
+                   std::string_view pool_label, bool only_unnamed)
 {
-    check_prefix(prefix);
-    std::string out;
     for (const MetricInfo& m : pool_metrics) {
         const std::string name = fmt::format("{}_{}", prefix, m.prometheus_name);
-        write_family(out, pools, name, prometheus_type(m.kind), m.help,
-                     [&](Writer& w) { write_figure(w, m, false); });
+        if (!only_unnamed || opentelemetry_metric_of(m.field) == nullptr)
+            write_family(out, pools, pool_label, name, prometheus_type(m.kind), m.help,
+                         [&](Writer& w) { write_figure(w, m, false); });
         if (is_timing(m))
-            write_family(out, pools, name + "_max", "gauge", fmt::format("The longest of: {}", m.help),
+            write_family(out, pools, pool_label, name + "_max", "gauge", fmt::format("The longest of: {}", m.help),
                          [&](Writer& w) { write_figure(w, m, true); });
     }
     for (const SiteFamily& f : site_families)
-        write_family(out, pools, fmt::format("{}_{}", prefix, f.name), f.type, f.help, f.write);
+        write_family(out, pools, pool_label, fmt::format("{}_{}", prefix, f.name), f.type, f.help, f.write);
+}
+
+std::string_view otel_prometheus_type(std::string_view instrument)
+{
+    // An UpDownCounter is a non-monotonic sum: a gauge in Prometheus.
+    if (instrument == "counter") return "counter";
+    if (instrument == "histogram") return "histogram";
+    return "gauge";
+}
+
+// The OpenTelemetry families: rows of one metric (count's two states) share a family.
+void write_opentelemetry(std::string& out, std::span<const PoolStats> pools)
+{
+    const std::span<const OtelMetric> rows(opentelemetry_metrics);
+    for (std::size_t i = 0; i < rows.size();) {
+        std::size_t end = i + 1;
+        while (end < rows.size() && rows[end].name == rows[i].name) ++end;
+        const auto group = rows.subspan(i, end - i);
+        write_family(out, pools, otel_pool_label, std::string(rows[i].prometheus_name),
+                     otel_prometheus_type(rows[i].instrument), rows[i].description, [&](Writer& w) {
+                         for (const OtelMetric& row : group) {
+                             const std::string extra =
+                                 row.state.empty() ? std::string()
+                                                   : fmt::format(",{}=\"{}\"", otel_state_label, row.state);
+                             for_each_metric(w.stats(), [&](const MetricInfo& m, const auto& value) {
+                                 using T = std::decay_t<decltype(value)>;
+                                 if (m.field != row.field) return;
+                                 if constexpr (std::is_same_v<T, Distribution>) w.histogram(value);
+                                 else if constexpr (std::is_arithmetic_v<T>) w.sample(static_cast<std::uint64_t>(value), extra);
+                             });
+                         }
+                     });
+        i = end;
+    }
+}
+
+} // namespace
+
+std::string to_prometheus(std::span<const PoolStats> pools, const PrometheusOptions& options)
+{
+    check_prefix(options.prefix);
+    std::string out;
+    if (options.names == MetricNames::opentelemetry) {
+        write_opentelemetry(out, pools);
+        if (options.respool_extras) write_respool(out, pools, options.prefix, otel_pool_label, true);
+    } else {
+        write_respool(out, pools, options.prefix, "pool", false);
+    }
     return out;
+}
+
+std::string to_prometheus(const PoolStats& stats, const PrometheusOptions& options)
+{
+    return to_prometheus(std::span<const PoolStats>(&stats, 1), options);
+}
+
+std::string to_prometheus(std::span<const PoolStats> pools, std::string_view prefix)
+{
+    return to_prometheus(pools, PrometheusOptions{.prefix = prefix});
 }
 
 std::string to_prometheus(const PoolStats& stats, std::string_view prefix)
 {
-    return to_prometheus(std::span<const PoolStats>(&stats, 1), prefix);
+    return to_prometheus(std::span<const PoolStats>(&stats, 1), PrometheusOptions{.prefix = prefix});
 }
 
 } // namespace respool

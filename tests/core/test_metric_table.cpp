@@ -4,6 +4,7 @@
 // A figure forgotten by any of them fails here.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -72,7 +73,7 @@ TEST_CASE("the table's columns are well formed")
         CAPTURE(m.field);
         CHECK(fields.insert(m.field).second);
         CHECK(names.insert(m.prometheus_name).second);
-        CHECK(m.report.find("{}") != std::string_view::npos);
+        CHECK((m.report.empty() || m.report.find("{}") != std::string_view::npos));
         CHECK(!m.help.empty());
         CHECK(m.help.back() == '.');
         CHECK(m.prometheus_name.ends_with("_total") == m.monotonic());
@@ -95,7 +96,7 @@ TEST_CASE("every figure reaches the report, the Prometheus text and the JSON")
         CHECK(json.find(fmt::format("\"{}\":", m.field)) != std::string::npos);
         if (plain_number(m)) {
             const std::string v = number(s, m);
-            CHECK(report.find(fmt::format(fmt::runtime(m.report), v)) != std::string::npos);
+            if (!m.report.empty()) CHECK(report.find(fmt::format(fmt::runtime(m.report), v)) != std::string::npos);
             CHECK(prom.find(fmt::format("respool_{}{{pool=\"p\"}} {}\n", m.prometheus_name, v)) != std::string::npos);
             CHECK(json.find(fmt::format("\"{}\":{}", m.field, v)) != std::string::npos);
         }
@@ -148,4 +149,62 @@ TEST_CASE("docs/observability.md lists every figure in its metric table")
         CHECK_MESSAGE(row.find(fmt::format("| {} |", type)) != std::string::npos, row);
         CHECK_MESSAGE(row.find(fmt::format("`{}", m.field)) != std::string::npos, row);
     }
+}
+
+TEST_CASE("OpenTelemetry names: each row is a figure, spelled as OpenTelemetry's Prometheus translation says")
+{
+    std::set<std::string_view> fields;
+    for (const OtelMetric& o : opentelemetry_metrics) {
+        CAPTURE(o.name);
+        CHECK(fields.insert(o.field).second);
+        bool found = false;
+        for (const MetricInfo& m : pool_metrics) found = found || m.field == o.field;
+        CHECK_MESSAGE(found, "no figure ", o.field);
+        // dots to underscores, "{...}" units dropped, "s" as _seconds, counters end in _total
+        std::string expected(o.name);
+        std::replace(expected.begin(), expected.end(), '.', '_');
+        if (o.unit == "s") expected += "_seconds";
+        if (o.instrument == "counter") expected += "_total";
+        CHECK(o.prometheus_name == expected);
+        CHECK(o.name.starts_with("db.client.connection."));
+    }
+    CHECK(opentelemetry_metric_of("acquire_wait")->name == "db.client.connection.wait_time");
+    CHECK(opentelemetry_metric_of("created") == nullptr);
+}
+
+TEST_CASE("OpenTelemetry names in the Prometheus text and the JSON")
+{
+    const PoolStats s = distinct_stats();
+    const std::string prom = to_prometheus(s, PrometheusOptions{.names = MetricNames::opentelemetry});
+    const std::string json = to_json(s, MetricNames::opentelemetry);
+    const std::string pool = "db_client_connection_pool_name=\"p\"";
+    for (const OtelMetric& o : opentelemetry_metrics) {
+        CAPTURE(o.name);
+        CHECK(prom.find(fmt::format("# HELP {} {}\n", o.prometheus_name, o.description)) != std::string::npos);
+        CHECK(json.find(fmt::format("\"{}\":", o.name)) != std::string::npos);
+        for (const MetricInfo& m : pool_metrics) {
+            if (m.field != o.field) continue;
+            if (!plain_number(m)) {
+                CHECK(prom.find(fmt::format("# TYPE {} histogram\n", o.prometheus_name)) != std::string::npos);
+                CHECK(prom.find(fmt::format("{}_count{{{}}} ", o.prometheus_name, pool)) != std::string::npos);
+                continue;
+            }
+            const std::string labels =
+                o.state.empty() ? pool : fmt::format("{},db_client_connection_state=\"{}\"", pool, o.state);
+            CHECK(prom.find(fmt::format("{}{{{}}} {}\n", o.prometheus_name, labels, number(s, m))) != std::string::npos);
+            CHECK(json.find(fmt::format("\"{}\":{}", o.state.empty() ? o.name : o.state, number(s, m))) !=
+                  std::string::npos);
+        }
+    }
+    CHECK(prom.find("# TYPE db_client_connection_count gauge\n") != std::string::npos);
+    CHECK(prom.find("# TYPE db_client_connection_timeouts_total counter\n") != std::string::npos);
+    // The figures without an OpenTelemetry name follow, with the same pool label; the named ones do not repeat.
+    CHECK(prom.find(fmt::format("respool_created_total{{{}}} ", pool)) != std::string::npos);
+    CHECK(prom.find("respool_resources_idle") == std::string::npos);
+    CHECK(prom.find("pool=\"p\"") == std::string::npos);
+    CHECK(json.find("\"respool\":{\"pool\":\"p\"") != std::string::npos);
+    CHECK(json.find("\"acquire_wait\":") == std::string::npos);
+    const std::string bare =
+        to_prometheus(s, PrometheusOptions{.names = MetricNames::opentelemetry, .respool_extras = false});
+    CHECK(bare.find("respool_") == std::string::npos);
 }

@@ -10,8 +10,18 @@
 // "holding","wait","hold"}). Strings are escaped and made valid UTF-8 as the
 // JSON-lines listener does (listeners.hpp).
 //
+// With `MetricNames::opentelemetry` (opentelemetry.hpp) the object holds
+// "db.client.connection.pool.name", then each OpenTelemetry metric under its
+// name — "db.client.connection.count" as {"idle":n,"used":n}, the times as the
+// duration objects above — and, under "respool", the object above without the
+// figures OpenTelemetry names:
+//   {"db.client.connection.pool.name":"orders","db.client.connection.count":{"idle":3,"used":1},
+//    "db.client.connection.idle.max":10,...,"db.client.connection.wait_time":{"count":4,...},
+//    "respool":{"pool":"orders","closed":false,"total":4,...}}
+//
 //   std::string body = respool::to_json(pool.stats());
 //   // {"pool":"orders","closed":false,"total":4,"max_size":10,...}
+//   std::string otel = respool::to_json(pool.stats(), respool::MetricNames::opentelemetry);
 //
 // Thread-safety: pure functions of their arguments.
 #pragma once
@@ -20,14 +30,15 @@
 #include <string>
 
 #include <respool/detail/export.hpp>
+#include <respool/opentelemetry.hpp>
 #include <respool/stats.hpp>
 
 namespace respool {
 
-/// One pool's stats as one JSON object (no newline).
-RESPOOL_API std::string to_json(const PoolStats& stats);
+/// One pool's stats as one JSON object (no newline), named as `names` says.
+RESPOOL_API std::string to_json(const PoolStats& stats, MetricNames names = MetricNames::respool);
 
 /// Several pools as a JSON array of those objects, in `pools`' order.
-RESPOOL_API std::string to_json(std::span<const PoolStats> pools);
+RESPOOL_API std::string to_json(std::span<const PoolStats> pools, MetricNames names = MetricNames::respool);
 
 } // namespace respool

@@ -110,7 +110,8 @@ struct DestroyCounts {
 ///   field            the member of `PoolStats`;
 ///   prometheus_name  after "<prefix>_" (timings in seconds, counters end in _total);
 ///   unit             UCUM, as OpenTelemetry writes it ("{resource}", "s");
-///   report           this figure's piece of the report, `{}` for its value;
+///   report           this figure's piece of the report, `{}` for its value
+///                    (empty: left out of the report);
 ///   help             what it counts, one sentence (Prometheus HELP, docs).
 // clang-format off
 #define RESPOOL_POOL_METRICS(X) \
@@ -121,6 +122,8 @@ struct DestroyCounts {
     X(gauge, creating, "resources_creating", "{resource}", ", {} creating)", "Creations in flight.") \
     X(gauge, leases, "leases", "{lease}", ", {} leases", "Outstanding leases (more than resources in use in shared mode).") \
     X(gauge, waiting, "waiters", "{request}", ", {} waiting", "Callers queued in acquire.") \
+    X(gauge, min_idle, "min_idle", "{resource}", "", "Idle resources kept ready (min_idle).") \
+    X(gauge, max_idle, "max_idle", "{resource}", "", "Most idle resources kept (max_idle, or max_size when that is 0).") \
     X(counter, acquired, "acquired_total", "{lease}", "\n  acquired {}", "Leases handed out.") \
     X(derived, acquired_direct, "acquired_direct_total", "{lease}", " ({} direct", "Leases handed out without queuing.") \
     X(counter, acquired_waited, "acquired_waited_total", "{lease}", ", {} waited)", "Leases handed out after queuing (the pool was short).") \
@@ -158,7 +161,8 @@ struct site_timing { using type = Distribution; };
 
 /// A consistent picture of one pool. The figures are the members listed in
 /// RESPOOL_POOL_METRICS above, with their meaning:
-///   gauges      total, max_size, idle, in_use, creating, leases, waiting (std::size_t)
+///   gauges      total, max_size, idle, in_use, creating, leases, waiting,
+///               min_idle, max_idle (the settings now; std::size_t)
 ///   counters    acquired, acquired_direct, acquired_waited, created, create_failures,
 ///               timeouts, cancellations, rejections, leaks_suspected, detached,
 ///               validations, validation_failures, circuit_opened, fast_failures,
