@@ -159,17 +159,12 @@ struct timing { using type = Distribution; };
 struct site_timing { using type = Distribution; };
 } // namespace detail::metric_kind
 
-/// A consistent picture of one pool. The figures are the members listed in
-/// RESPOOL_POOL_METRICS above, with their meaning:
-///   gauges      total, max_size, idle, in_use, creating, leases, waiting,
-///               min_idle, max_idle (the settings now; std::size_t)
-///   counters    acquired, acquired_direct, acquired_waited, created, create_failures,
-///               timeouts, cancellations, rejections, leaks_suspected, detached,
-///               validations, validation_failures, circuit_opened, fast_failures,
-///               leases_overdue, keepalives, keepalive_failures (std::uint64_t);
-///               destroyed (`DestroyCounts`, by reason)
-///   state       circuit (`CircuitState`)
-///   durations   acquire_wait, hold_time, create_time (`Distribution`)
+/// A consistent picture of one pool. Its figures are the members named in
+/// the `field` column of RESPOOL_POOL_METRICS above, each with its meaning
+/// in the `help` column: gauges and counters are `std::size_t` and
+/// `std::uint64_t` (e.g. `idle`, `acquired`), `destroyed` a `DestroyCounts`,
+/// `circuit` a `CircuitState`, durations (`acquire_wait`, `hold_time`,
+/// `create_time`) `Distribution`s.
 struct PoolStats {
     std::string name;
 
