@@ -2,6 +2,7 @@
 //
 //   build/examples/respool-demo                  # about 35 s: three pools, outages, a leak
 //   build/examples/respool-demo --duration 12 --json > summary.json
+//   build/examples/respool-demo --metrics-port 9464   # and point Prometheus at it
 //   build/examples/respool-demo --help
 //
 // Starts a throwaway PostgreSQL cluster, a gRPC echo server (examples/echo)
@@ -11,7 +12,9 @@
 // pool's throughput, acquire waits, gauges and errors by type. Midway every
 // server fails and the pools notice, fail fast and recover by themselves;
 // then a leak is planted and the pool names the line. It ends with a summary,
-// each pool's Prometheus text and an SVG chart. Every figure is measured.
+// each pool's Prometheus text and an SVG chart (in the build directory).
+// With --metrics-port the pools are also served on /metrics while it runs.
+// Every figure is measured.
 //
 // The pieces live in examples/demo/, one job per file: cli (flags), *_target
 // (a server and its pool), load (workers), scenario (the run), live_view,
@@ -30,6 +33,7 @@
 #include "demo/cli.hpp"
 #include "demo/event_log.hpp"
 #include "demo/live_view.hpp"
+#include "demo/metrics_endpoint.hpp"
 #include "demo/report.hpp"
 #include "demo/scenario.hpp"
 #include "demo/svg_chart.hpp"
@@ -146,6 +150,16 @@ int main(int argc, char** argv)
 
     std::vector<demo::Target*> raw;
     for (const auto& t : targets) raw.push_back(t.get());
+    std::unique_ptr<demo::MetricsEndpoint> metrics;  // destroyed before the targets
+    if (config.metrics_port) {
+        try {
+            metrics = std::make_unique<demo::MetricsEndpoint>(*config.metrics_port, raw);
+            view.print(fmt::format("metrics: {} (OpenTelemetry names: {}/otel)\n\n", metrics->url(), metrics->url()));
+        } catch (const std::exception& e) {
+            view.print(fmt::format("respool-demo: --metrics-port: {}\n", e.what()));
+            return 2;
+        }
+    }
     const auto start = Clock::now();
     log->set_start(start);
     demo::RunResult run = demo::Scenario(raw, config, *log, view, start).run();

@@ -2,11 +2,13 @@
 #include <respool/listeners.hpp>
 
 #include <ctime>
+#include <type_traits>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include <respool/format.hpp>
+#include <respool/json.hpp>
 #include <respool/lease_info.hpp>
 
 #include "printable.hpp"
@@ -200,6 +202,120 @@ FanOutListener::FanOutListener(std::vector<std::shared_ptr<EventListener>> liste
 void FanOutListener::on_event(const Event& event) noexcept
 {
     for (const auto& l : listeners_) l->on_event(event);
+}
+
+
+// ------------------------------------------------------------ stats as JSON
+
+namespace {
+
+std::string json_seconds(std::chrono::nanoseconds d)
+{
+    return fmt::format("{}", static_cast<double>(d.count()) / 1e9);
+}
+
+void append_distribution(std::string& out, const Distribution& d)
+{
+    out += fmt::format("{{\"count\":{},\"sum_s\":{},\"p50_s\":{},\"p99_s\":{},\"max_s\":{}}}", d.count,
+                       json_seconds(d.sum), json_seconds(d.p50), json_seconds(d.p99), json_seconds(d.max));
+}
+
+// One pool's object: its name, then every figure of RESPOOL_POOL_METRICS
+// (stats.hpp) under its `PoolStats` member's name, then the sites.
+// With `only_unnamed`, the figures OpenTelemetry has a name for are left out.
+void append_stats(std::string& out, const PoolStats& s, bool only_unnamed = false)
+{
+    out += "{\"pool\":";
+    append_json_string(out, s.name);
+    out += fmt::format(",\"closed\":{}", s.closed);
+    for_each_metric(s, [&](const MetricInfo& m, const auto& value) {
+        using T = std::decay_t<decltype(value)>;
+        if (only_unnamed && opentelemetry_metric_of(m.field) != nullptr) return;
+        add_key(out, m.field);
+        if constexpr (std::is_same_v<T, Distribution>) {
+            append_distribution(out, value);
+        } else if constexpr (std::is_same_v<T, DestroyCounts>) {
+            out += fmt::format("{{\"total\":{}", value.total());
+            for (std::size_t r = 0; r < destroy_reason_count; ++r)
+                out += fmt::format(",\"{}\":{}", to_string(static_cast<DestroyReason>(r)), value.by_reason[r]);
+            out += '}';
+        } else if constexpr (std::is_same_v<T, CircuitState>) {
+            append_json_string(out, to_string(value));
+        } else {
+            out += fmt::format("{}", value);
+        }
+    });
+    add_key(out, "last_create_error");
+    append_json_string(out, s.last_create_error);
+    out += ",\"sites\":[";
+    for (std::size_t i = 0; i < s.sites.size(); ++i) {
+        const SiteStats& site = s.sites[i];
+        out += i ? ",{\"site\":" : "{\"site\":";
+        append_json_string(out, site.site);
+        add_key(out, "function");
+        append_json_string(out, site.function);
+        out += fmt::format(",\"acquired\":{},\"holding\":{},\"wait\":", site.acquired, site.holding);
+        append_distribution(out, site.wait);
+        out += ",\"hold\":";
+        append_distribution(out, site.hold);
+        out += '}';
+    }
+    out += "]}";
+}
+
+// One pool's object under OpenTelemetry's names (opentelemetry.hpp): the
+// pool attribute, then each metric (count by state), then, under "respool",
+// the figures OpenTelemetry has no name for.
+void append_stats_otel(std::string& out, const PoolStats& s)
+{
+    out += '{';
+    append_json_string(out, otel_pool_name_attribute);
+    out += ':';
+    append_json_string(out, s.name);
+    std::string_view open_group;  // the metric whose {"state":n} object is open
+    for (const OtelMetric& row : opentelemetry_metrics) {
+        if (!open_group.empty() && open_group != row.name) {
+            out += '}';
+            open_group = {};
+        }
+        if (open_group.empty()) add_key(out, row.name);
+        if (!row.state.empty()) {
+            out += open_group.empty() ? "{" : ",";
+            append_json_string(out, row.state);
+            out += ':';
+            open_group = row.name;
+        }
+        for_each_metric(s, [&](const MetricInfo& m, const auto& value) {
+            using T = std::decay_t<decltype(value)>;
+            if (m.field != row.field) return;
+            if constexpr (std::is_same_v<T, Distribution>) append_distribution(out, value);
+            else if constexpr (std::is_arithmetic_v<T>) out += fmt::format("{}", value);
+        });
+    }
+    if (!open_group.empty()) out += '}';
+    out += ",\"respool\":";
+    append_stats(out, s, true);
+    out += '}';
+}
+
+} // namespace
+
+std::string to_json(const PoolStats& stats, MetricNames names)
+{
+    std::string out;
+    if (names == MetricNames::opentelemetry) append_stats_otel(out, stats);
+    else append_stats(out, stats);
+    return out;
+}
+
+std::string to_json(std::span<const PoolStats> pools, MetricNames names)
+{
+    std::string out = "[";
+    for (std::size_t i = 0; i < pools.size(); ++i) {
+        if (i) out += ',';
+        out += to_json(pools[i], names);
+    }
+    return out + "]";
 }
 
 } // namespace respool

@@ -287,6 +287,8 @@ PoolStats PoolEngine::stats() const
     s.waiting = snap.waiting;
     s.creating = snap.creating;
     counters_.fill(s);
+    s.min_idle = min_idle_;
+    s.max_idle = max_idle_;  // max_idle, or max_size when that is 0 (kept in step by resize)
     s.circuit = governor_.state(real_ns());
     // The pool-wide distributions are the sum of the per-site ones: one
     // histogram record per lease event on the hot path instead of two.

@@ -1,15 +1,17 @@
 // Prometheus text exposition (format 0.0.4) of PoolStats.
 //
-// Table-driven: each metric family is a name, a type, a help text and a
-// function that writes its samples for one pool. Families are the outer loop
-// and pools the inner one, so HELP/TYPE appear once however many pools there are.
+// Made from RESPOOL_POOL_METRICS (stats.hpp), the one list of the pool's
+// figures, plus the per-site families below. Families are the outer loop and
+// pools the inner one, so HELP/TYPE appear once however many pools there are.
 #include <respool/prometheus.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <functional>
 #include <stdexcept>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -50,8 +52,10 @@ std::string format_value(double v)
 // ready to be followed by more.
 class Writer {
 public:
-    Writer(std::string& out, std::string_view name, const PoolStats& stats)
-        : out_(out), name_(name), stats_(stats), labels_("pool=\"" + prometheus_escape_label(stats.name) + "\"")
+    /// `pool_label` names the label that holds the pool's name.
+    Writer(std::string& out, std::string_view name, const PoolStats& stats, std::string_view pool_label)
+        : out_(out), name_(name), stats_(stats),
+          labels_(fmt::format("{}=\"{}\"", pool_label, prometheus_escape_label(stats.name)))
     {
     }
     const PoolStats& stats() const noexcept { return stats_; }
@@ -121,98 +125,66 @@ std::vector<SiteStats> unique_sites(const std::vector<SiteStats>& sites)
     return out;
 }
 
-struct Family {
+void each_site(Writer& w, void (*f)(Writer&, const SiteStats&))
+{
+    for (const SiteStats& s : unique_sites(w.stats().sites)) f(w, s);
+}
+
+// Writes the samples of the figure `m` (a row of RESPOOL_POOL_METRICS) for
+// one pool, or, with `max_only`, its `_max` gauge (timings only).
+void write_figure(Writer& w, const MetricInfo& m, bool max_only)
+{
+    for_each_metric(w.stats(), [&](const MetricInfo& row, const auto& value) {
+        if (row.field != m.field) return;
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, Distribution>) {
+            if (max_only) w.gauge(seconds(value.max));
+            else w.histogram(value);
+        } else if constexpr (std::is_same_v<T, DestroyCounts>) {
+            for (std::size_t r = 0; r < destroy_reason_count; ++r) {
+                const auto reason = static_cast<DestroyReason>(r);
+                w.sample(value[reason], fmt::format(",reason=\"{}\"", to_string(reason)));
+            }
+        } else if constexpr (std::is_same_v<T, CircuitState>) {
+            for (auto state : {CircuitState::closed, CircuitState::open, CircuitState::half_open})
+                w.sample(value == state ? 1 : 0, fmt::format(",state=\"{}\"", to_string(state)));
+        } else {
+            w.sample(static_cast<std::uint64_t>(value));
+        }
+    });
+}
+
+std::string_view prometheus_type(MetricKind kind)
+{
+    switch (kind) {
+    case MetricKind::gauge:
+    case MetricKind::state: return "gauge";
+    case MetricKind::counter:
+    case MetricKind::derived:
+    case MetricKind::by_reason: return "counter";
+    case MetricKind::timing:
+    case MetricKind::site_timing: return "histogram";
+    }
+    return "untyped";
+}
+
+bool is_timing(const MetricInfo& m) { return m.kind == MetricKind::timing || m.kind == MetricKind::site_timing; }
+
+// The families beyond RESPOOL_POOL_METRICS: per acquire site. Pool-wide
+// durations are histograms, which a fleet dashboard can add up across
+// instances (summaries' quantiles cannot be). Per-site durations stay
+// summaries: a histogram there would multiply the site label's series by 22
+// buckets, and per-site figures answer "which code path holds the pool" on
+// one instance, where quantiles are what a reader wants.
+struct SiteFamily {
     std::string_view name;  // after "<prefix>_"
     std::string_view type;
     std::string_view help;
     void (*write)(Writer&);
 };
 
-void each_site(Writer& w, void (*f)(Writer&, const SiteStats&))
-{
-    for (const SiteStats& s : unique_sites(w.stats().sites)) f(w, s);
-}
-
-// Pool-wide durations are histograms, which a fleet dashboard can add up
-// across instances (summaries' quantiles cannot be). Per-site durations stay
-// summaries: a histogram there would multiply the site label's series by 22
-// buckets, and per-site figures answer "which code path holds the pool" on
-// one instance, where quantiles are what a reader wants.
 // clang-format off
-constexpr Family families[] = {
-    {"resources", "gauge", "Resources that exist, counting those being created.",
-     [](Writer& w) { w.sample(w.stats().total); }},
-    {"resources_idle", "gauge", "Resources ready to lend.",
-     [](Writer& w) { w.sample(w.stats().idle); }},
-    {"resources_in_use", "gauge", "Resources with at least one lease.",
-     [](Writer& w) { w.sample(w.stats().in_use); }},
-    {"resources_creating", "gauge", "Creations in flight.",
-     [](Writer& w) { w.sample(w.stats().creating); }},
-    {"leases", "gauge", "Outstanding leases (more than resources in use in shared mode).",
-     [](Writer& w) { w.sample(w.stats().leases); }},
-    {"waiters", "gauge", "Callers queued in acquire.",
-     [](Writer& w) { w.sample(w.stats().waiting); }},
-    {"max_size", "gauge", "Most resources the pool may hold (max_size).",
-     [](Writer& w) { w.sample(w.stats().max_size); }},
-    {"acquired_total", "counter", "Leases handed out.",
-     [](Writer& w) { w.sample(w.stats().acquired); }},
-    {"acquired_direct_total", "counter", "Leases handed out without queuing.",
-     [](Writer& w) { w.sample(w.stats().acquired_direct); }},
-    {"acquired_waited_total", "counter", "Leases handed out after queuing (the pool was short).",
-     [](Writer& w) { w.sample(w.stats().acquired_waited); }},
-    {"detached_total", "counter", "Resources taken out of the pool by Lease::detach.",
-     [](Writer& w) { w.sample(w.stats().detached); }},
-    {"created_total", "counter", "Resources created.",
-     [](Writer& w) { w.sample(w.stats().created); }},
-    {"destroyed_total", "counter", "Resources destroyed, by reason.",
-     [](Writer& w) {
-         for (std::size_t r = 0; r < destroy_reason_count; ++r) {
-             const auto reason = static_cast<DestroyReason>(r);
-             w.sample(w.stats().destroyed[reason], fmt::format(",reason=\"{}\"", to_string(reason)));
-         }
-     }},
-    {"create_failures_total", "counter", "Creations that failed.",
-     [](Writer& w) { w.sample(w.stats().create_failures); }},
-    {"acquire_timeouts_total", "counter", "Acquires that ran out of time.",
-     [](Writer& w) { w.sample(w.stats().timeouts); }},
-    {"acquire_cancellations_total", "counter", "Acquires cancelled by their stop token.",
-     [](Writer& w) { w.sample(w.stats().cancellations); }},
-    {"acquire_rejections_total", "counter", "Acquires turned away because max_waiters were queued.",
-     [](Writer& w) { w.sample(w.stats().rejections); }},
-    {"validations_total", "counter", "Validations run on borrow.",
-     [](Writer& w) { w.sample(w.stats().validations); }},
-    {"validation_failures_total", "counter", "Validations on borrow that failed.",
-     [](Writer& w) { w.sample(w.stats().validation_failures); }},
-    {"leaks_suspected_total", "counter", "Leases held past leak_threshold.",
-     [](Writer& w) { w.sample(w.stats().leaks_suspected); }},
-    {"leases_overdue_total", "counter", "Leases held past max_lease_time without a heartbeat.",
-     [](Writer& w) { w.sample(w.stats().leases_overdue); }},
-    {"keepalives_total", "counter", "Keepalive validations of idle resources.",
-     [](Writer& w) { w.sample(w.stats().keepalives); }},
-    {"keepalive_failures_total", "counter", "Keepalive validations that failed.",
-     [](Writer& w) { w.sample(w.stats().keepalive_failures); }},
-    {"circuit_opened_total", "counter", "Times the creation circuit breaker opened.",
-     [](Writer& w) { w.sample(w.stats().circuit_opened); }},
-    {"acquire_fast_failures_total", "counter",
-     "Acquires failed at once: the circuit was open, or the last creation failure was fatal.",
-     [](Writer& w) { w.sample(w.stats().fast_failures); }},
-    {"circuit_state", "gauge", "1 for the creation circuit breaker's current state, 0 for the others.",
-     [](Writer& w) {
-         for (auto state : {CircuitState::closed, CircuitState::open, CircuitState::half_open})
-             w.sample(w.stats().circuit == state ? 1 : 0, fmt::format(",state=\"{}\"", to_string(state)));
-     }},
-    {"acquire_wait_seconds", "histogram", "Time from acquire to lease.",
-     [](Writer& w) { w.histogram(w.stats().acquire_wait); }},
-    {"acquire_wait_seconds_max", "gauge", "Longest time from acquire to lease.",
-     [](Writer& w) { w.gauge(seconds(w.stats().acquire_wait.max)); }},
-    {"hold_seconds", "histogram", "Time leases were held.",
-     [](Writer& w) { w.histogram(w.stats().hold_time); }},
-    {"hold_seconds_max", "gauge", "Longest time a lease was held.",
-     [](Writer& w) { w.gauge(seconds(w.stats().hold_time.max)); }},
-    {"create_seconds", "histogram", "Time successful creations took.",
-     [](Writer& w) { w.histogram(w.stats().create_time); }},
-    {"create_seconds_max", "gauge", "Longest time a successful creation took.",
-     [](Writer& w) { w.gauge(seconds(w.stats().create_time.max)); }},
+constexpr SiteFamily site_families[] = {
     {"site_acquired_total", "counter", "Leases handed out, by acquire site.",
      [](Writer& w) { each_site(w, [](Writer& sw, const SiteStats& s) { sw.sample(s.acquired, site_label(s)); }); }},
     {"site_holding", "gauge", "Outstanding leases, by acquire site.",
@@ -240,28 +212,106 @@ void check_prefix(std::string_view prefix)
 
 } // namespace
 
-std::string to_prometheus(std::span<const PoolStats> pools, std::string_view prefix)
+namespace {
+
+constexpr std::string_view otel_pool_label = "db_client_connection_pool_name";
+constexpr std::string_view otel_state_label = "db_client_connection_state";
+
+// One family: HELP and TYPE, then every pool's samples; left out altogether
+// when no pool has a sample (no sites yet).
+void write_family(std::string& out, std::span<const PoolStats> pools, std::string_view pool_label,
+                  const std::string& name, std::string_view type, std::string_view help,
+                  const std::function<void(Writer&)>& write)
 {
-    check_prefix(prefix);
+    const std::size_t before = out.size();
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    const std::size_t header_end = out.size();
+    for (const PoolStats& stats : pools) {
+        Writer w(out, name, stats, pool_label);
+        write(w);
+    }
+    if (out.size() == header_end) out.resize(before);
+}
+
+// respool's families; with `only_unnamed`, only those OpenTelemetry has no name for.
+void write_respool(std::string& out, std::span<const PoolStats> pools, std::string_view prefix,
+                   std::string_view pool_label, bool only_unnamed)
+{
+    for (const MetricInfo& m : pool_metrics) {
+        const std::string name = fmt::format("{}_{}", prefix, m.prometheus_name);
+        if (!only_unnamed || opentelemetry_metric_of(m.field) == nullptr)
+            write_family(out, pools, pool_label, name, prometheus_type(m.kind), m.help,
+                         [&](Writer& w) { write_figure(w, m, false); });
+        if (is_timing(m))
+            write_family(out, pools, pool_label, name + "_max", "gauge", fmt::format("The longest of: {}", m.help),
+                         [&](Writer& w) { write_figure(w, m, true); });
+    }
+    for (const SiteFamily& f : site_families)
+        write_family(out, pools, pool_label, fmt::format("{}_{}", prefix, f.name), f.type, f.help, f.write);
+}
+
+std::string_view otel_prometheus_type(std::string_view instrument)
+{
+    // An UpDownCounter is a non-monotonic sum: a gauge in Prometheus.
+    if (instrument == "counter") return "counter";
+    if (instrument == "histogram") return "histogram";
+    return "gauge";
+}
+
+// The OpenTelemetry families: rows of one metric (count's two states) share a family.
+void write_opentelemetry(std::string& out, std::span<const PoolStats> pools)
+{
+    const std::span<const OtelMetric> rows(opentelemetry_metrics);
+    for (std::size_t i = 0; i < rows.size();) {
+        std::size_t end = i + 1;
+        while (end < rows.size() && rows[end].name == rows[i].name) ++end;
+        const auto group = rows.subspan(i, end - i);
+        write_family(out, pools, otel_pool_label, std::string(rows[i].prometheus_name),
+                     otel_prometheus_type(rows[i].instrument), rows[i].description, [&](Writer& w) {
+                         for (const OtelMetric& row : group) {
+                             const std::string extra =
+                                 row.state.empty() ? std::string()
+                                                   : fmt::format(",{}=\"{}\"", otel_state_label, row.state);
+                             for_each_metric(w.stats(), [&](const MetricInfo& m, const auto& value) {
+                                 using T = std::decay_t<decltype(value)>;
+                                 if (m.field != row.field) return;
+                                 if constexpr (std::is_same_v<T, Distribution>) w.histogram(value);
+                                 else if constexpr (std::is_arithmetic_v<T>) w.sample(static_cast<std::uint64_t>(value), extra);
+                             });
+                         }
+                     });
+        i = end;
+    }
+}
+
+} // namespace
+
+std::string to_prometheus(std::span<const PoolStats> pools, const PrometheusOptions& options)
+{
+    check_prefix(options.prefix);
     std::string out;
-    for (const Family& f : families) {
-        const std::string name = fmt::format("{}_{}", prefix, f.name);
-        const std::size_t before = out.size();
-        out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, f.help, name, f.type);
-        const std::size_t header_end = out.size();
-        for (const PoolStats& stats : pools) {
-            Writer w(out, name, stats);
-            f.write(w);
-        }
-        // A family without samples (no sites yet) is left out altogether.
-        if (out.size() == header_end) out.resize(before);
+    if (options.names == MetricNames::opentelemetry) {
+        write_opentelemetry(out, pools);
+        if (options.respool_extras) write_respool(out, pools, options.prefix, otel_pool_label, true);
+    } else {
+        write_respool(out, pools, options.prefix, "pool", false);
     }
     return out;
 }
 
+std::string to_prometheus(const PoolStats& stats, const PrometheusOptions& options)
+{
+    return to_prometheus(std::span<const PoolStats>(&stats, 1), options);
+}
+
+std::string to_prometheus(std::span<const PoolStats> pools, std::string_view prefix)
+{
+    return to_prometheus(pools, PrometheusOptions{.prefix = prefix});
+}
+
 std::string to_prometheus(const PoolStats& stats, std::string_view prefix)
 {
-    return to_prometheus(std::span<const PoolStats>(&stats, 1), prefix);
+    return to_prometheus(std::span<const PoolStats>(&stats, 1), PrometheusOptions{.prefix = prefix});
 }
 
 } // namespace respool

@@ -1,5 +1,7 @@
 #include <respool/stats.hpp>
 
+#include <type_traits>
+
 #include <fmt/format.h>
 
 #include "pool_core_internal.hpp"
@@ -47,21 +49,29 @@ std::string dist(const Distribution& d)
 }
 } // namespace
 
+// The report is the pieces of RESPOOL_POOL_METRICS (stats.hpp) in its order,
+// each with its figure in place of `{}`.
 std::string to_string(const PoolStats& s)
 {
-    std::string out = fmt::format(
-        "pool {}{}: {} of {} exist ({} idle, {} in use, {} creating), {} leases, {} waiting\n"
-        "  acquired {} ({} direct, {} waited), created {}, create failures {}, timeouts {}, cancelled {}, rejected {}, leaks suspected {}\n"
-        "  destroyed {} (idle {}, lifetime {}, broken {}, validation {}, closed {}, retired {}); detached {}; validations {} ({} failed)\n"
-        "  circuit {} (opened {} times, {} fast failures); leases overdue {}; keepalives {} ({} failed)\n"
-        "  wait {}\n  hold {}\n  create {}\n",
-        detail::printable(s.name), s.closed ? " (closed)" : "", s.total, s.max_size, s.idle, s.in_use, s.creating, s.leases, s.waiting,
-        s.acquired, s.acquired_direct, s.acquired_waited, s.created, s.create_failures, s.timeouts, s.cancellations, s.rejections, s.leaks_suspected,
-        s.destroyed.total(), s.destroyed[DestroyReason::idle], s.destroyed[DestroyReason::lifetime],
-        s.destroyed[DestroyReason::broken], s.destroyed[DestroyReason::validation],
-        s.destroyed[DestroyReason::closed], s.destroyed[DestroyReason::retired], s.detached, s.validations, s.validation_failures, to_string(s.circuit),
-        s.circuit_opened, s.fast_failures, s.leases_overdue, s.keepalives, s.keepalive_failures, dist(s.acquire_wait),
-        dist(s.hold_time), dist(s.create_time));
+    std::string out = fmt::format("pool {}{}: ", detail::printable(s.name), s.closed ? " (closed)" : "");
+    for_each_metric(s, [&](const MetricInfo& m, const auto& value) {
+        using T = std::decay_t<decltype(value)>;
+        std::string text;
+        if constexpr (std::is_same_v<T, Distribution>) {
+            text = dist(value);
+        } else if constexpr (std::is_same_v<T, DestroyCounts>) {
+            text = fmt::format("{} (", value.total());
+            for (std::size_t r = 0; r < destroy_reason_count; ++r)
+                text += fmt::format("{}{} {}", r ? ", " : "", to_string(static_cast<DestroyReason>(r)), value.by_reason[r]);
+            text += ')';
+        } else if constexpr (std::is_same_v<T, CircuitState>) {
+            text = to_string(value);
+        } else {
+            text = fmt::format("{}", value);
+        }
+        out += fmt::format(fmt::runtime(m.report), text);
+    });
+    out += '\n';
     if (!s.last_create_error.empty()) out += fmt::format("  last create error: {}\n", detail::printable(s.last_create_error));
     for (const SiteStats& site : s.sites)
         out += fmt::format("  site {}: acquired {}, holding {}, wait {}, hold {}\n", detail::printable(site.site), site.acquired,

@@ -59,6 +59,15 @@ Arg split(std::string_view arg)
 
 } // namespace
 
+std::string default_svg_path()
+{
+#ifdef RESPOOL_DEMO_OUTPUT_DIR
+    return RESPOOL_DEMO_OUTPUT_DIR "/respool-demo.svg";
+#else
+    return "respool-demo.svg";
+#endif
+}
+
 std::string_view to_string(PoolKind kind) noexcept
 {
     switch (kind) {
@@ -91,6 +100,7 @@ DemoConfig parse_args(int argc, const char* const* argv)
         else if (flag == "--dsn") c.dsn = parse_dsn(value());
         else if (flag == "--json") { no_value(); c.json = true; }
         else if (flag == "--svg") c.svg_path = std::string(value());
+        else if (flag == "--metrics-port") c.metrics_port = static_cast<std::uint16_t>(parse_number(flag, value(), 0, 65535));
         else if (flag == "--grpc-port") c.grpc_port = static_cast<std::uint16_t>(parse_number(flag, value(), 0, 65535));
         else throw CliError(fmt::format("unknown argument '{}' (see --help)", argv[i]));
     }
@@ -121,8 +131,11 @@ Usage: respool-demo [flags]
                        one; its fault is then pg_terminate_backend of the demo's
                        connections (needs the right to signal them)
   --json               print a JSON summary on stdout; everything else goes to stderr
-  --svg PATH           where to write the chart (default respool-demo.svg; '' for none)
+  --svg PATH           where to write the chart (default {}; '' for none)
   --grpc-port PORT     port of the gRPC echo server (default 0: a free one)
+  --metrics-port PORT  serve the pools' metrics on http://127.0.0.1:PORT/metrics while
+                       the demo runs (OpenTelemetry's names on /metrics/otel; 0: a
+                       free port), through the prometheus-cpp bridge
   --help               this text
 
 In a terminal the view is redrawn in place; when the output is not a terminal it
@@ -130,7 +143,7 @@ is printed as plain lines, without control codes. Exit status: 0 when every pool
 ran and recovered from its fault, 1 when not, 2 for bad flags or when no server
 could start. As root, the PostgreSQL programs run as the `postgres` user.
 )",
-                       min_duration.count());
+                       min_duration.count(), default_svg_path());
 }
 
 } // namespace demo

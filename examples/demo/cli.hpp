@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -20,6 +21,10 @@ enum class PoolKind { pg, grpc, tcp };
 /// "pg", "grpc" or "tcp".
 std::string_view to_string(PoolKind kind) noexcept;
 
+/// Where the chart goes by default: respool-demo.svg in the build directory
+/// (RESPOOL_DEMO_OUTPUT_DIR, set by the build), so a checkout stays clean.
+std::string default_svg_path();
+
 /// Everything the flags decide.
 struct DemoConfig {
     std::chrono::seconds duration{30};  ///< how long the load runs
@@ -29,7 +34,8 @@ struct DemoConfig {
     bool faults = true;                 ///< break each server midway
     std::string dsn;                    ///< an existing PostgreSQL instead of a throwaway one
     bool json = false;                  ///< JSON summary on stdout, the rest on stderr
-    std::string svg_path = "respool-demo.svg";  ///< "" writes no chart
+    std::string svg_path = default_svg_path();  ///< "" writes no chart
+    std::optional<std::uint16_t> metrics_port;  ///< serve /metrics on 127.0.0.1 (0: a free port)
     std::uint16_t grpc_port = 0;        ///< 0: a free port
     bool help = false;
 };

@@ -230,6 +230,8 @@ Expected expected_samples(const PoolStats& s, const std::string& p = "respool")
     put("leases", s.leases, pool);
     put("waiters", s.waiting, pool);
     put("max_size", s.max_size, pool);
+    put("min_idle", s.min_idle, pool);
+    put("max_idle", s.max_idle, pool);
     put("acquired_total", s.acquired, pool);
     put("acquired_direct_total", s.acquired_direct, pool);
     put("acquired_waited_total", s.acquired_waited, pool);

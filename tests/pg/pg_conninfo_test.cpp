@@ -248,6 +248,21 @@ TEST_CASE("Error: kinds and connection-class SQLSTATEs")
     CHECK(respool::pg::to_string(ErrorKind::connection_lost) == "connection_lost");
     const std::runtime_error& base = Error(ErrorKind::query, "boom");
     CHECK(std::string(base.what()) == "boom");
+    // The one base of every adapter's errors: code in respool.pg, operation, endpoint, fatal().
+    const Error located(Error(ErrorKind::connect, "auth failed", "28P01"), "connect", "host=db port=5432");
+    const respool::AdapterError& adapter_error = located;
+    CHECK(std::string(adapter_error.what()) == "auth failed");
+    CHECK(adapter_error.operation() == "connect");
+    CHECK(adapter_error.endpoint() == "host=db port=5432");
+    CHECK(adapter_error.code() == ErrorKind::connect);
+    CHECK(std::string(adapter_error.code().category().name()) == "respool.pg");
+    CHECK(adapter_error.code().message() == "connect");
+    CHECK(adapter_error.fatal());
+    CHECK(located.sqlstate() == "28P01");
+    CHECK(located.kind() == ErrorKind::connect);
+    CHECK_FALSE(Error(ErrorKind::connect, "refused").fatal());
+    CHECK_FALSE(Error(ErrorKind::timeout, "slow", "28P01").fatal());
+    CHECK(Error(ErrorKind::connect, "root certificate file \"x\" does not exist").fatal());
 }
 
 TEST_CASE("no piece of a password leaks from a URI with unencoded '@' or '/'")

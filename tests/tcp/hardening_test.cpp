@@ -250,6 +250,28 @@ TEST_CASE("one error family: kind, to_string, operation, endpoint, cause_as")
         CHECK(e->kind() == Errc::refused);
         CHECK(e->operation() == "connect");
         CHECK(e->endpoint() == endpoint);
+        // The one base of every adapter's errors: the same facts, and fatal() for the pool.
+        const respool::AdapterError& base = *e;
+        CHECK(base.operation() == "connect");
+        CHECK(base.endpoint() == endpoint);
+        CHECK(base.code() == Errc::refused);
+        CHECK(std::string(base.code().category().name()) == "respool.tcp");
+        CHECK_FALSE(base.fatal());
+    }
+    SUBCASE("fatal(): what the adapter's is_fatal says")
+    {
+        const respool::tcp::Error verify(Errc::tls_verify, "certificate verify failed", 0, "tls_handshake", endpoint);
+        const respool::tcp::Error refused_by_tls(Errc::tls_handshake, "alert protocol version", 0, "tls_handshake",
+                                                 endpoint);
+        const respool::tcp::Error cut_short(Errc::tls_handshake, "the peer closed the connection", 0,
+                                            "tls_handshake", endpoint);
+        CHECK(verify.fatal());
+        CHECK(refused_by_tls.fatal());
+        CHECK_FALSE(cut_short.fatal());
+        CHECK_FALSE(respool::tcp::Error(Errc::timeout, "slow").fatal());
+        const Adapter a(plain(port));
+        CHECK(a.is_fatal(verify));
+        CHECK_FALSE(a.is_fatal(cut_short));
     }
     SUBCASE("through the pool, without a rethrow of our own")
     {

@@ -114,8 +114,9 @@ std::string Adapter::describe() const { return detail::describe_params(settings_
 
 bool Adapter::is_fatal(const std::exception& error) const noexcept
 {
+    // The classification lives with the error (Error::fatal(), error.cpp).
     const auto* pg = respool::find_cause<Error>(error);
-    return pg != nullptr && pg->fatal_for_connect();
+    return pg != nullptr && pg->fatal();
 }
 
 } // namespace respool::pg

@@ -30,38 +30,60 @@ bool is_fatal_sqlstate(std::string_view sqlstate) noexcept
     return cls == "28" || cls == "42" || sqlstate == "3D000" || sqlstate == "3F000" || sqlstate == "22023";
 }
 
+namespace {
+
+class Category : public std::error_category {
+public:
+    const char* name() const noexcept override { return "respool.pg"; }
+    std::string message(int code) const override
+    {
+        if (code < 1 || code > static_cast<int>(ErrorKind::usage) + 1) return "unknown respool.pg error";
+        return std::string(to_string(static_cast<ErrorKind>(code - 1)));
+    }
+};
+
+// Whether a new connection can get past this error (fatal()).
+bool fatal_connect_error(ErrorKind kind, std::string_view what, std::string_view sqlstate) noexcept
+{
+    if (kind == ErrorKind::timeout || kind == ErrorKind::connection_lost) return false;
+    if (!sqlstate.empty()) return is_fatal_sqlstate(sqlstate);
+    if (kind != ErrorKind::connect) return false;
+    // Client-side refusals with no SQLSTATE that only a configuration change
+    // fixes. (libpq's own words; OpenSSL's are never translated.)
+    for (std::string_view words : {"certificate verify failed", "does not match host name",
+                                   "root certificate file", "no password supplied",
+                                   "server does not support SSL, but SSL was required"})
+        if (what.find(words) != std::string_view::npos) return true;
+    return false;
+}
+
+} // namespace
+
+const std::error_category& error_category() noexcept
+{
+    static const Category category;
+    return category;
+}
+
 Error::Error(ErrorKind kind, const std::string& what, std::string sqlstate, std::string server_message,
              std::string detail, std::string hint)
-    : std::runtime_error(what), kind_(kind), sqlstate_(std::move(sqlstate)),
-      server_message_(std::move(server_message)), detail_(std::move(detail)), hint_(std::move(hint))
+    : AdapterError(make_error_code(kind), what, {}, {}, fatal_connect_error(kind, what, sqlstate)), kind_(kind),
+      sqlstate_(std::move(sqlstate)), server_message_(std::move(server_message)), detail_(std::move(detail)),
+      hint_(std::move(hint))
 {
 }
 
-Error::Error(const Error& other, std::string operation, std::string endpoint) : Error(other)
+Error::Error(const Error& other, std::string operation, std::string endpoint)
+    : AdapterError(other.code(), other.what(), std::move(operation), std::move(endpoint), other.fatal()),
+      kind_(other.kind_), sqlstate_(other.sqlstate_), server_message_(other.server_message_),
+      detail_(other.detail_), hint_(other.hint_)
 {
-    operation_ = std::move(operation);
-    endpoint_ = std::move(endpoint);
 }
 
 bool Error::connection_error() const noexcept
 {
     return kind_ == ErrorKind::connection_lost || kind_ == ErrorKind::timeout ||
            is_connection_sqlstate(sqlstate_);
-}
-
-bool Error::fatal_for_connect() const noexcept
-{
-    if (kind_ == ErrorKind::timeout || kind_ == ErrorKind::connection_lost) return false;
-    if (!sqlstate_.empty()) return is_fatal_sqlstate(sqlstate_);
-    if (kind_ != ErrorKind::connect) return false;
-    // Client-side refusals with no SQLSTATE that only a configuration change
-    // fixes. (libpq's own words; OpenSSL's are never translated.)
-    const std::string_view text = what();
-    for (std::string_view words : {"certificate verify failed", "does not match host name",
-                                   "root certificate file", "no password supplied",
-                                   "server does not support SSL, but SSL was required"})
-        if (text.find(words) != std::string_view::npos) return true;
-    return false;
 }
 
 } // namespace respool::pg

@@ -205,16 +205,9 @@ const std::string& Adapter::endpoint() const noexcept { return config_->endpoint
 
 bool Adapter::is_fatal(const std::exception& error) const noexcept
 {
+    // The classification lives with the error (Error::fatal(), error.cpp).
     const auto* tcp = respool::find_cause<Error>(error);
-    if (tcp == nullptr) return false;
-    if (tcp->kind() == Errc::tls_verify) return true;
-    if (tcp->kind() != Errc::tls_handshake || tcp->sys_errno() != 0) return false;
-    // A handshake cut short (the peer closed, or said nothing within
-    // hello_timeout) may be a server restarting: retried. A refusal by
-    // OpenSSL or an alert from the peer is configuration: fatal.
-    const std::string_view what = tcp->what();
-    return what.find("the peer closed the connection") == std::string_view::npos &&
-           what.find("tls.hello_timeout") == std::string_view::npos;
+    return tcp != nullptr && tcp->fatal();
 }
 
 } // namespace respool::tcp

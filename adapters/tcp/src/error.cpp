@@ -50,9 +50,26 @@ const std::error_category& error_category() noexcept
     return category;
 }
 
+namespace {
+
+// Whether a new connection can get past this error (fatal()).
+bool fatal_for_connect(Errc kind, std::string_view message, int sys_errno) noexcept
+{
+    if (kind == Errc::tls_verify) return true;
+    if (kind != Errc::tls_handshake || sys_errno != 0) return false;
+    // A handshake cut short (the peer closed, or said nothing within
+    // hello_timeout) may be a server restarting: retried. A refusal by
+    // OpenSSL or an alert from the peer is configuration: fatal.
+    return message.find("the peer closed the connection") == std::string_view::npos &&
+           message.find("tls.hello_timeout") == std::string_view::npos;
+}
+
+} // namespace
+
 Error::Error(Errc kind, std::string message, int sys_errno, std::string operation, std::string endpoint)
-    : std::system_error(make_error_code(kind)), message_(std::move(message)), sys_errno_(sys_errno),
-      operation_(std::move(operation)), endpoint_(std::move(endpoint))
+    : AdapterError(make_error_code(kind), message, std::move(operation), std::move(endpoint),
+                   fatal_for_connect(kind, message, sys_errno)),
+      sys_errno_(sys_errno)
 {
 }
 

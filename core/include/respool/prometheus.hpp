@@ -6,7 +6,7 @@
 // with a `pool` label holding `PoolOptions::name`.
 //
 //   gauges     <prefix>_resources, _resources_idle, _resources_in_use,
-//              _resources_creating, _leases, _waiters, _max_size
+//              _resources_creating, _leases, _waiters, _max_size, _min_idle, _max_idle
 //   counters   <prefix>_acquired_total, _acquired_direct_total, _acquired_waited_total,
 //              _detached_total, _created_total,
 //              _destroyed_total{reason="idle|lifetime|broken|validation|closed|retired"},
@@ -31,9 +31,15 @@
 // Quantiles of a distribution with no observations are NaN, as in the
 // official client libraries. Pool names must differ, or samples repeat.
 //
+// With `PrometheusOptions{.names = respool::MetricNames::opentelemetry}` the
+// families are OpenTelemetry's instead (opentelemetry.hpp), e.g.
+//   db_client_connection_count{db_client_connection_pool_name="orders",db_client_connection_state="idle"} 3
+//   db_client_connection_wait_time_seconds_bucket{db_client_connection_pool_name="orders",le="0.001"} 41
+//
 //   std::vector<respool::PoolStats> all{orders.stats(), sessions.stats()};
 //   std::string body = respool::to_prometheus(all);          // one scrape
 //   std::string one = respool::to_prometheus(orders.stats(), "myapp_db");
+//   std::string otel = respool::to_prometheus(all, {.names = respool::MetricNames::opentelemetry});
 //
 // Thread-safety: pure functions of their arguments.
 #pragma once
@@ -42,9 +48,29 @@
 #include <string>
 #include <string_view>
 
+#include <respool/opentelemetry.hpp>
 #include <respool/stats.hpp>
 
 namespace respool {
+
+/// How `to_prometheus` names what it writes.
+struct PrometheusOptions {
+    /// `MetricNames::respool` (the default): the families listed above.
+    /// `MetricNames::opentelemetry`: the `db_client_connection_*` families of
+    /// opentelemetry.hpp, with the pool in a `db_client_connection_pool_name`
+    /// label, then (unless `respool_extras` is false) every figure without
+    /// an OpenTelemetry name under its `<prefix>_` name, with the same label.
+    MetricNames names = MetricNames::respool;
+    /// Starts every respool-named family; a valid metric name.
+    std::string_view prefix = "respool";
+    /// With `MetricNames::opentelemetry`: also the figures OpenTelemetry has no name for.
+    bool respool_extras = true;
+};
+
+/// The stats of one or several pools, named as `options` says.
+RESPOOL_API std::string to_prometheus(std::span<const PoolStats> pools, const PrometheusOptions& options);
+/// One pool's stats, named as `options` says.
+RESPOOL_API std::string to_prometheus(const PoolStats& stats, const PrometheusOptions& options);
 
 /// The stats of one pool in Prometheus text format 0.0.4. `prefix` starts
 /// every metric name; throws std::invalid_argument unless it is a valid

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <respool/detail/export.hpp>
@@ -92,51 +93,131 @@ struct DestroyCounts {
     RESPOOL_API std::uint64_t total() const noexcept;
 };
 
-/// A consistent picture of one pool.
+/// Every figure of `PoolStats`, declared once: this list makes the members
+/// of `PoolStats` (and of the pool's internal counters), the report of
+/// `to_string(PoolStats)`, the Prometheus families of `to_prometheus`, the
+/// JSON of `to_json(PoolStats)` and the metric table of docs/observability.md
+/// (a test compares them). Adding a counter is a line here and the line of
+/// the core that counts it.
+///
+/// X(kind, field, prometheus_name, unit, report, help):
+///   kind             gauge (a count of now, set by the pool), counter (counted
+///                    by the pool since it was made), derived (computed from
+///                    other counters; see detail/counters.hpp), by_reason (one
+///                    counter per `DestroyReason`), state (the breaker's state),
+///                    timing (a `Distribution` the counters keep) or
+///                    site_timing (the sum of the per-site distributions);
+///   field            the member of `PoolStats`;
+///   prometheus_name  after "<prefix>_" (timings in seconds, counters end in _total);
+///   unit             UCUM, as OpenTelemetry writes it ("{resource}", "s");
+///   report           this figure's piece of the report, `{}` for its value
+///                    (empty: left out of the report);
+///   help             what it counts, one sentence (Prometheus HELP, docs).
+// clang-format off
+#define RESPOOL_POOL_METRICS(X) \
+    X(gauge, total, "resources", "{resource}", "{}", "Resources that exist, counting those being created.") \
+    X(gauge, max_size, "max_size", "{resource}", " of {} exist", "Most resources the pool may hold (max_size).") \
+    X(gauge, idle, "resources_idle", "{resource}", " ({} idle", "Resources ready to lend.") \
+    X(gauge, in_use, "resources_in_use", "{resource}", ", {} in use", "Resources with at least one lease.") \
+    X(gauge, creating, "resources_creating", "{resource}", ", {} creating)", "Creations in flight.") \
+    X(gauge, leases, "leases", "{lease}", ", {} leases", "Outstanding leases (more than resources in use in shared mode).") \
+    X(gauge, waiting, "waiters", "{request}", ", {} waiting", "Callers queued in acquire.") \
+    X(gauge, min_idle, "min_idle", "{resource}", "", "Idle resources kept ready (min_idle).") \
+    X(gauge, max_idle, "max_idle", "{resource}", "", "Most idle resources kept (max_idle, or max_size when that is 0).") \
+    X(counter, acquired, "acquired_total", "{lease}", "\n  acquired {}", "Leases handed out.") \
+    X(derived, acquired_direct, "acquired_direct_total", "{lease}", " ({} direct", "Leases handed out without queuing.") \
+    X(counter, acquired_waited, "acquired_waited_total", "{lease}", ", {} waited)", "Leases handed out after queuing (the pool was short).") \
+    X(counter, created, "created_total", "{resource}", ", created {}", "Resources created.") \
+    X(counter, create_failures, "create_failures_total", "{resource}", ", create failures {}", "Creations that failed: create threw, or a new resource failed its first borrow check.") \
+    X(counter, timeouts, "acquire_timeouts_total", "{request}", ", timeouts {}", "Acquires that ran out of time.") \
+    X(counter, cancellations, "acquire_cancellations_total", "{request}", ", cancelled {}", "Acquires cancelled by their stop token.") \
+    X(counter, rejections, "acquire_rejections_total", "{request}", ", rejected {}", "Acquires turned away because max_waiters were queued.") \
+    X(counter, leaks_suspected, "leaks_suspected_total", "{lease}", ", leaks suspected {}", "Leases held past leak_threshold.") \
+    X(by_reason, destroyed, "destroyed_total", "{resource}", "\n  destroyed {}", "Resources destroyed, by reason.") \
+    X(counter, detached, "detached_total", "{resource}", "; detached {}", "Resources taken out of the pool by Lease::detach.") \
+    X(counter, validations, "validations_total", "{validation}", "; validations {}", "Validations run on borrow.") \
+    X(counter, validation_failures, "validation_failures_total", "{validation}", " ({} failed)", "Validations on borrow that failed.") \
+    X(state, circuit, "circuit_state", "1", "\n  circuit {}", "1 for the creation circuit breaker's current state, 0 for the others.") \
+    X(counter, circuit_opened, "circuit_opened_total", "{event}", " (opened {} times", "Times the creation circuit breaker opened.") \
+    X(counter, fast_failures, "acquire_fast_failures_total", "{request}", ", {} fast failures)", "Acquires failed at once: the circuit was open, or the last creation failure was fatal.") \
+    X(counter, leases_overdue, "leases_overdue_total", "{lease}", "; leases overdue {}", "Leases held past max_lease_time without a heartbeat.") \
+    X(counter, keepalives, "keepalives_total", "{validation}", "; keepalives {}", "Keepalive validations of idle resources.") \
+    X(counter, keepalive_failures, "keepalive_failures_total", "{validation}", " ({} failed)", "Keepalive validations that failed.") \
+    X(site_timing, acquire_wait, "acquire_wait_seconds", "s", "\n  wait {}", "Time from acquire to lease.") \
+    X(site_timing, hold_time, "hold_seconds", "s", "\n  hold {}", "Time leases were held.") \
+    X(timing, create_time, "create_seconds", "s", "\n  create {}", "Time successful creations took.")
+// clang-format on
+
+namespace detail::metric_kind {
+// Each kind of RESPOOL_POOL_METRICS, and the type of its `PoolStats` member.
+struct gauge { using type = std::size_t; };
+struct counter { using type = std::uint64_t; };
+struct derived { using type = std::uint64_t; };
+struct by_reason { using type = DestroyCounts; };
+struct state { using type = CircuitState; };
+struct timing { using type = Distribution; };
+struct site_timing { using type = Distribution; };
+} // namespace detail::metric_kind
+
+/// A consistent picture of one pool. Its figures are the members named in
+/// the `field` column of RESPOOL_POOL_METRICS above, each with its meaning
+/// in the `help` column: gauges and counters are `std::size_t` and
+/// `std::uint64_t` (e.g. `idle`, `acquired`), `destroyed` a `DestroyCounts`,
+/// `circuit` a `CircuitState`, durations (`acquire_wait`, `hold_time`,
+/// `create_time`) `Distribution`s.
 struct PoolStats {
     std::string name;
-    std::size_t max_size = 0;
 
-    // gauges
-    std::size_t total = 0;     ///< resources that exist: idle + in_use + creating (+ being destroyed)
-    std::size_t idle = 0;      ///< ready to lend
-    std::size_t in_use = 0;    ///< with at least one lease
-    std::size_t leases = 0;    ///< outstanding leases (more than in_use in shared mode)
-    std::size_t waiting = 0;   ///< callers queued in acquire
-    std::size_t creating = 0;  ///< creations in flight
-
-    // counters
-    std::uint64_t acquired = 0;         ///< leases handed out
-    std::uint64_t acquired_direct = 0;  ///< of `acquired`: served without queuing
-    std::uint64_t acquired_waited = 0;  ///< of `acquired`: served after queuing (the pool was short)
-    std::uint64_t detached = 0;         ///< resources taken out of the pool by `Lease::detach`
-    std::uint64_t created = 0;          ///< resources made
-    DestroyCounts destroyed;            ///< resources destroyed, by reason
-    std::uint64_t create_failures = 0;  ///< failed creations: `create` threw, or a new resource was broken
-                                        ///< or invalid before it had served a lease (the breaker counts both)
-    std::uint64_t timeouts = 0;         ///< acquires that ran out of time
-    std::uint64_t cancellations = 0;    ///< acquires whose stop token fired
-    std::uint64_t rejections = 0;       ///< acquires turned away by `max_waiters`
-    std::uint64_t validations = 0;      ///< `validate` calls on borrow
-    std::uint64_t validation_failures = 0;
-    std::uint64_t leaks_suspected = 0;  ///< leases held past `leak_threshold`
-    std::uint64_t leases_overdue = 0;   ///< leases past `max_lease_time` without a heartbeat
-    std::uint64_t keepalives = 0;       ///< keepalive validations of idle resources
-    std::uint64_t keepalive_failures = 0;
-    std::uint64_t circuit_opened = 0;   ///< times the creation breaker opened
-    std::uint64_t fast_failures = 0;    ///< acquires failed at once: `CircuitOpen`, or `CreateFailed` after a fatal failure
-
-    // distributions
-    Distribution acquire_wait;
-    Distribution hold_time;
-    Distribution create_time;
+#define RESPOOL_POOL_STATS_MEMBER(kind, field, ...) detail::metric_kind::kind::type field{};
+    RESPOOL_POOL_METRICS(RESPOOL_POOL_STATS_MEMBER)
+#undef RESPOOL_POOL_STATS_MEMBER
 
     std::vector<SiteStats> sites;          ///< busiest first
     std::vector<ResourceStats> resources;  ///< every live resource
     std::string last_create_error;         ///< empty if creation never failed
-    CircuitState circuit = CircuitState::closed;
     bool closed = false;
 };
+
+/// The kinds of figure in RESPOOL_POOL_METRICS.
+enum class MetricKind { gauge, counter, derived, by_reason, state, timing, site_timing };
+
+/// One row of RESPOOL_POOL_METRICS, for code that renders every figure
+/// (exporters, reports): see the list for what each column holds.
+struct MetricInfo {
+    MetricKind kind;
+    std::string_view field;            ///< the `PoolStats` member, e.g. "acquired"
+    std::string_view prometheus_name;  ///< e.g. "acquired_total", after "<prefix>_"
+    std::string_view unit;             ///< UCUM, e.g. "{lease}" or "s"
+    std::string_view report;           ///< its piece of `to_string(PoolStats)`
+    std::string_view help;             ///< one sentence
+    /// Counters only grow (counter, derived, by_reason); the rest go up and down.
+    constexpr bool monotonic() const noexcept
+    {
+        return kind == MetricKind::counter || kind == MetricKind::derived || kind == MetricKind::by_reason;
+    }
+};
+
+/// Every row of RESPOOL_POOL_METRICS, in its order.
+inline constexpr MetricInfo pool_metrics[] = {
+#define RESPOOL_POOL_METRICS_ROW(kind, field, prometheus_name, unit, report, help) \
+    MetricInfo{MetricKind::kind, #field, prometheus_name, unit, report, help},
+    RESPOOL_POOL_METRICS(RESPOOL_POOL_METRICS_ROW)
+#undef RESPOOL_POOL_METRICS_ROW
+};
+
+/// Calls `f(const MetricInfo&, const T& value)` for every figure of `stats`
+/// in the list's order; `T` is `std::size_t`, `std::uint64_t`,
+/// `DestroyCounts`, `CircuitState` or `Distribution` (see `MetricKind`).
+/// Given a non-const `PoolStats`, `value` is a reference to the member.
+template <class Stats, class F>
+    requires std::is_same_v<std::remove_const_t<Stats>, PoolStats>
+void for_each_metric(Stats& stats, F&& f)
+{
+    std::size_t i = 0;
+#define RESPOOL_POOL_METRICS_VISIT(kind, field, ...) f(pool_metrics[i++], stats.field);
+    RESPOOL_POOL_METRICS(RESPOOL_POOL_METRICS_VISIT)
+#undef RESPOOL_POOL_METRICS_VISIT
+}
 
 /// A multi-line human-readable report of `stats`.
 RESPOOL_API std::string to_string(const PoolStats& stats);

@@ -2,13 +2,18 @@
 //
 // `respool::pg::Error` carries what went wrong (`kind()`), the server's
 // SQLSTATE and message when the server said something, and whether the
-// connection is now unusable. It derives from std::runtime_error, not from
-// `respool::Error`: respool::Error's codes describe the pool (timeouts,
-// closing, exhaustion), and a failed query is not a pool error. When
-// `create` fails, the pool's `CreateFailed` carries this exception as its
-// cause, so `sqlstate()` survives (e.g. 28P01 for a wrong password).
+// connection is now unusable. Like every adapter's errors it derives from
+// `respool::AdapterError` (a std::system_error, so also a
+// std::runtime_error): `code()` is in `respool::pg::error_category()` (one
+// value per `ErrorKind`, so `e.code() == respool::pg::ErrorKind::timeout`
+// works), `operation()` and `endpoint()` say what it did where, and
+// `fatal()` whether a new connection can get past it. It is not a
+// `respool::Error`: those codes describe the pool (timeouts, closing,
+// exhaustion), and a failed query is not a pool error. When `create` fails,
+// the pool's `CreateFailed` carries this exception as its cause, so
+// `sqlstate()` survives (e.g. 28P01 for a wrong password).
 //
-// Every error also names the `operation()` that failed ("connect", "resolve",
+// Every error names the `operation()` that failed ("connect", "resolve",
 // "setup", "query", "prepare", "reset", ...) and the `endpoint()` it talked to
 // (the adapter's target, no secrets), the same shape as the TCP and gRPC
 // adapters' errors. Bad options are not a pg::Error: the Adapter constructor
@@ -27,10 +32,11 @@
 //   }
 #pragma once
 
-#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 
+#include <respool/adapter_error.hpp>
 #include <respool/pg/export.hpp>
 
 namespace respool::pg {
@@ -48,6 +54,16 @@ enum class ErrorKind {
 /// "config", "connect", ...
 RESPOOL_PG_API std::string_view to_string(ErrorKind kind) noexcept;
 
+/// The category of `pg::Error::code()`, named "respool.pg": the value is the
+/// `ErrorKind` plus one (0 means no error), its message `to_string(kind)`.
+RESPOOL_PG_API const std::error_category& error_category() noexcept;
+
+/// `kind` as an error code of `error_category()`.
+inline std::error_code make_error_code(ErrorKind kind) noexcept
+{
+    return {static_cast<int>(kind) + 1, error_category()};
+}
+
 /// True for SQLSTATEs after which the session is gone: class 08 (connection
 /// exception) and 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now).
 RESPOOL_PG_API bool is_connection_sqlstate(std::string_view sqlstate) noexcept;
@@ -62,7 +78,7 @@ RESPOOL_PG_API bool is_connection_sqlstate(std::string_view sqlstate) noexcept;
 RESPOOL_PG_API bool is_fatal_sqlstate(std::string_view sqlstate) noexcept;
 
 /// An error of the PostgreSQL adapter. Copyable, cheap to catch by reference.
-class RESPOOL_PG_API Error : public std::runtime_error {
+class RESPOOL_PG_API Error : public respool::AdapterError {
 public:
     /// `what` must already be free of secrets.
     Error(ErrorKind kind, const std::string& what, std::string sqlstate = {},
@@ -79,21 +95,20 @@ public:
     /// The server's DETAIL and HINT fields, "" when absent.
     const std::string& detail() const noexcept { return detail_; }
     const std::string& hint() const noexcept { return hint_; }
-    /// What the adapter was doing: "connect", "resolve", "setup" (a setup
-    /// statement), "query", "prepare", "reset", or "" when not known.
-    const std::string& operation() const noexcept { return operation_; }
-    /// The server it was talking to, as `Adapter::target()` shows it
-    /// ("host=db port=5432 dbname=app user=app"); "" when none.
-    const std::string& endpoint() const noexcept { return endpoint_; }
+    // operation(): "connect", "resolve", "setup" (a setup statement), "query",
+    // "prepare", "reset", or "" when not known. endpoint(): the server, as
+    // `Adapter::target()` shows it ("host=db port=5432 dbname=app user=app"),
+    // "" when none. Both from respool::AdapterError.
+
     /// True when the connection that raised it (if any) can no longer be used:
     /// connection lost, a connection-class SQLSTATE, or a client-side timeout.
     bool connection_error() const noexcept;
-    /// True when making a connection failed in a way retrying cannot fix
-    /// (`Adapter::is_fatal` asks this): a fatal SQLSTATE (`is_fatal_sqlstate`)
-    /// from connect or a setup statement, a missing password, or a TLS
-    /// certificate that does not verify (libpq's messages in the C locale).
-    /// False for refused, timed out, starting up and every other error.
-    bool fatal_for_connect() const noexcept;
+    /// The same as `fatal()`: making a connection failed in a way retrying
+    /// cannot fix (`Adapter::is_fatal` asks this) — a fatal SQLSTATE
+    /// (`is_fatal_sqlstate`), a missing password, or a TLS certificate that
+    /// does not verify (libpq's messages in the C locale). False for refused,
+    /// timed out, starting up and every other error.
+    bool fatal_for_connect() const noexcept { return fatal(); }
 
 private:
     ErrorKind kind_;
@@ -101,8 +116,9 @@ private:
     std::string server_message_;
     std::string detail_;
     std::string hint_;
-    std::string operation_;
-    std::string endpoint_;
 };
 
 } // namespace respool::pg
+
+template <>
+struct std::is_error_code_enum<respool::pg::ErrorKind> : std::true_type {};

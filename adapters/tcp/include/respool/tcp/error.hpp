@@ -1,12 +1,14 @@
 // respool/tcp/error.hpp — what went wrong on a TCP/TLS connection, as one typed exception.
 //
 // Every failure of the TCP adapter — resolving, connecting, the TLS handshake,
-// reading, writing, framing — throws `respool::tcp::Error`: a std::system_error
-// whose code() lies in `respool::tcp::error_category()` (so `e.code() ==
-// respool::tcp::Errc::refused` works) and whose what() names the endpoint, the
-// step and the reason (errno text, OpenSSL's reason or the certificate check
-// that failed). Messages contain host names, addresses and file paths, never
-// key material.
+// reading, writing, framing — throws `respool::tcp::Error`, which derives from
+// `respool::AdapterError` like every adapter's errors (a std::system_error):
+// code() lies in `respool::tcp::error_category()` (so `e.code() ==
+// respool::tcp::Errc::refused` works), what() names the endpoint, the step
+// and the reason (errno text, OpenSSL's reason or the certificate check that
+// failed), operation() and endpoint() say what it did where, and fatal()
+// whether a new connection can get past it. Messages contain host names,
+// addresses and file paths, never key material.
 //
 // Why not `respool::Error`: that type means "the pool said no". An adapter
 // error reaches pool users wrapped in `respool::CreateFailed` (its cause() is
@@ -23,6 +25,7 @@
 #include <string_view>
 #include <system_error>
 
+#include <respool/adapter_error.hpp>
 #include <respool/tcp/export.hpp>
 
 namespace respool::tcp {
@@ -54,28 +57,28 @@ inline std::error_code make_error_code(Errc e) noexcept
 }
 
 /// A failure of the TCP adapter or of a Socket operation.
-class RESPOOL_TCP_API Error : public std::system_error {
+class RESPOOL_TCP_API Error : public respool::AdapterError {
 public:
     /// `message` is the whole what() text; `sys_errno` the errno behind it (0:
-    /// none); `operation` and `endpoint` as the accessors below say.
+    /// none); `operation` and `endpoint` as AdapterError's accessors say:
+    /// the step that failed ("resolve", "connect", "tls_handshake", "read",
+    /// "write", or a user hook: "on_connect", "probe", "resolver"; "" if
+    /// unknown) and the configured "host:port" ("[::1]:port" for IPv6; "" if
+    /// unknown).
     Error(Errc kind, std::string message, int sys_errno = 0, std::string operation = {},
           std::string endpoint = {});
 
     Errc kind() const noexcept { return static_cast<Errc>(code().value()); }
     /// The errno that caused it (e.g. ECONNRESET), or 0.
     int sys_errno() const noexcept { return sys_errno_; }
-    /// The step that failed: "resolve", "connect", "tls_handshake", "read",
-    /// "write", or a user hook: "on_connect", "probe", "resolver". "" if unknown.
-    const std::string& operation() const noexcept { return operation_; }
-    /// The configured "host:port" ("[::1]:port" for IPv6); "" if unknown.
-    const std::string& endpoint() const noexcept { return endpoint_; }
-    const char* what() const noexcept override { return message_.c_str(); }
+    // fatal() (AdapterError): a certificate or host name that did not verify,
+    // or a TLS handshake the peer or OpenSSL refused (protocol version, an
+    // alert, a port that does not speak TLS); not one cut short by the peer
+    // closing or staying silent past tls.hello_timeout, which may be a server
+    // restarting, nor refused, unreachable, timeout or resolve.
 
 private:
-    std::string message_;
     int sys_errno_;
-    std::string operation_;
-    std::string endpoint_;
 };
 
 } // namespace respool::tcp
