@@ -99,11 +99,20 @@ ChannelFactory::ChannelFactory(std::string target, ChannelOptions options)
     credentials_ = make_credentials(options_);
 }
 
+std::chrono::milliseconds ChannelFactory::connect_timeout() const
+{
+    // grpc.min_reconnect_backoff_ms, also when set through extra_args.
+    const auto it = options_.extra_args.find(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS);
+    if (it != options_.extra_args.end())
+        if (const int* ms = std::get_if<int>(&it->second)) return std::chrono::milliseconds(*ms);
+    return options_.reconnect_min_backoff;
+}
+
 std::shared_ptr<::grpc::Channel> ChannelFactory::make(std::uint64_t id, std::shared_ptr<const void>& shutdown) const
 {
     ::grpc::ChannelArguments args = args_;
     args.SetString(channel_id_arg, std::to_string(id));
-    auto guard = std::make_shared<ConnectionGuard>();
+    auto guard = std::make_shared<ConnectionGuard>(connect_timeout());
     guard->install(args);
     shutdown = std::shared_ptr<const void>(guard.get(), [guard](const void*) { guard->shut_down(); });
     return ::grpc::CreateCustomChannel(target_, credentials_, args);

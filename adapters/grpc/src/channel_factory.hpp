@@ -2,6 +2,7 @@
 // adapter and shared, immutable, by its copies and by every hook thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,6 +28,9 @@ public:
     /// `shutdown` receives the handle whose release shuts the channel's
     /// sockets down for good (see connection_guard.hpp).
     std::shared_ptr<::grpc::Channel> make(std::uint64_t id, std::shared_ptr<const void>& shutdown) const;
+
+    /// The least time grpc gives one connection attempt (see connection_guard.hpp).
+    std::chrono::milliseconds connect_timeout() const;
 
     const std::string& target() const noexcept { return target_; }
     const ChannelOptions& options() const noexcept { return options_; }

@@ -10,8 +10,20 @@
 // socket mutator (GRPC_ARG_SOCKET_MUTATOR) that records the client sockets
 // grpc opens for it; `shut_down` then shuts each still-open one down (grpc
 // sees a closed connection) and refuses any new socket.
+//
+// Issue 25: the pool reuses a place once `shut_down` returns, so it returns
+// only when no socket of the channel can still be an established connection
+// at the server: each is closed, or its FIN has gone out, or its connect
+// failed. One case needs a wait: grpc made the socket (the mutator ran) but
+// has not called connect() yet; a shutdown() then fails (ENOTCONN) and the
+// connect() after it would still succeed, so `shut_down` waits (polling
+// every 0.2 ms, at most 1 s) until grpc connects it (then FINs it) or closes
+// it. And within one live channel, a connection attempt grpc abandoned at its
+// connect deadline (the server never sent HTTP/2 SETTINGS) is shut down when
+// grpc opens the next one: grpc 1.51 closes it only later, on another thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include <grpcpp/support/channel_arguments.h>
@@ -20,7 +32,9 @@ namespace respool::grpc::detail {
 
 class ConnectionGuard {
 public:
-    ConnectionGuard();
+    /// `connect_timeout`: the least time grpc gives one connection attempt
+    /// (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS).
+    explicit ConnectionGuard(std::chrono::milliseconds connect_timeout);
     ~ConnectionGuard();
     ConnectionGuard(const ConnectionGuard&) = delete;
     ConnectionGuard& operator=(const ConnectionGuard&) = delete;
