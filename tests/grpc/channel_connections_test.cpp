@@ -22,13 +22,13 @@
 #include "local_servers/grpc_echo_server.hpp"
 
 using namespace std::chrono_literals;
-using respool::grpc::ChannelAdapter;
+using GrpcAdapter = respool::grpc::Adapter;
 using respool::test::CountingProxy;
 using respool::test::GrpcEchoServer;
 using respool::test::insecure_options;
 using respool::test::say;
 using respool::test::wait_for;
-using ChannelPool = respool::Pool<ChannelAdapter>;
+using ChannelPool = respool::Pool<GrpcAdapter>;
 
 namespace {
 // Threads that acquire, call and give back in a loop; failures are expected.
@@ -83,7 +83,7 @@ TEST_CASE("G5: never more connections than max_size, none after close and ~Pool,
     auto o = insecure_options();
     o.max_calls_per_channel = 4;
     {
-        ChannelPool pool{ChannelAdapter{std::string(proxy.address()), o}, failing_pool_options()};
+        ChannelPool pool{respool::test::adapter_for(std::string(proxy.address()), o), failing_pool_options()};
         Load load(pool, 8);
         CHECK(wait_for([&] { return load.ok() > 20; }, 5s));
 
@@ -125,7 +125,7 @@ TEST_CASE("G5: creations that stall mid-connection (TCP up, HTTP/2 never) leave 
     o.max_calls_per_channel = 4;
     const respool::PoolOptions po = failing_pool_options();
     {
-        ChannelPool pool{ChannelAdapter{std::string(proxy.address()), o}, po};
+        ChannelPool pool{respool::test::adapter_for(std::string(proxy.address()), o), po};
         Load load(pool, 8);
         CHECK(wait_for([&] { return load.ok() > 20; }, 5s));
         proxy.set_mode(CountingProxy::Mode::stall);

@@ -4,6 +4,8 @@
 // below is that header's, unchanged from 1.25 to 1.60 at least.
 #include "connection_guard.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -103,10 +105,31 @@ bool finish(const Recorded& s) noexcept
 
 } // namespace
 
-struct ConnectionGuard::State {
-    explicit State(std::chrono::milliseconds connect_timeout) : connect_timeout(connect_timeout) {}
+/// Kernel keepalive and user timeout (see Options); errors are ignored (a
+/// unix socket has no TCP options, and grpc's connection works without).
+void set_tcp_options(int fd, const ConnectionGuard::Settings& s) noexcept
+{
+    if (s.tcp_keepalive_time.count() > 0) {
+        const int on = 1;
+        const int idle = static_cast<int>(std::max<long long>(1, s.tcp_keepalive_time.count() / 1000));
+        const int interval = 1;
+        const int count = 10;  // TCP_USER_TIMEOUT, when set, ends probing first
+        ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+        ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+        ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+        ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    }
+    if (s.tcp_user_timeout.count() > 0) {
+        const unsigned ms = static_cast<unsigned>(s.tcp_user_timeout.count());
+        ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+    }
+}
 
-    const std::chrono::milliseconds connect_timeout;  // grpc's least time for one connection attempt
+struct ConnectionGuard::State {
+    explicit State(const Settings& s) : settings(s) {}
+
+    const Settings settings;
+    std::atomic<std::size_t> made{0};
     std::mutex mutex;
     bool shut = false;               // guarded by mutex
     std::vector<Recorded> sockets;   // guarded by mutex
@@ -119,6 +142,8 @@ struct ConnectionGuard::State {
         const auto now = std::chrono::steady_clock::now();
         std::lock_guard lock(mutex);
         if (shut) return false;  // grpc fails this connection attempt
+        made.fetch_add(1, std::memory_order_relaxed);
+        set_tcp_options(fd, settings);
         // Forget sockets grpc has closed since (the fd is gone or is another socket now).
         std::erase_if(sockets, [](const Recorded& s) { return !same_socket(s.fd, s.ino); });
         // An attempt grpc gave up on: connected, but the server never sent
@@ -129,7 +154,7 @@ struct ConnectionGuard::State {
         // cannot have carried a call, so it goes now.
         for (const Recorded& s : sockets) {
             tcp_info info{};
-            if (now - s.made >= connect_timeout / 2 && get_info(s.fd, info) && info.tcpi_bytes_received == 0 &&
+            if (now - s.made >= settings.connect_timeout / 2 && get_info(s.fd, info) && info.tcpi_bytes_received == 0 &&
                 (info.tcpi_state == tcp_established || info.tcpi_state == tcp_close_wait))
                 ::shutdown(s.fd, SHUT_RDWR);
         }
@@ -191,9 +216,11 @@ constexpr grpc_socket_mutator_vtable vtable{mutate_fd, compare, destroy, mutate_
 
 } // namespace
 
-ConnectionGuard::ConnectionGuard(std::chrono::milliseconds connect_timeout)
-    : state_(std::make_shared<State>(connect_timeout))
+ConnectionGuard::ConnectionGuard(const Settings& settings) : state_(std::make_shared<State>(settings)) {}
+
+std::size_t ConnectionGuard::sockets_made() const noexcept
 {
+    return state_->made.load(std::memory_order_relaxed);
 }
 
 ConnectionGuard::~ConnectionGuard() = default;

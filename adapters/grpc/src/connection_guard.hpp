@@ -21,9 +21,13 @@
 // it. And within one live channel, a connection attempt grpc abandoned at its
 // connect deadline (the server never sent HTTP/2 SETTINGS) is shut down when
 // grpc opens the next one: grpc 1.51 closes it only later, on another thread.
+//
+// The mutator also sets each socket's TCP keepalive and TCP_USER_TIMEOUT
+// (Options::tcp_keepalive_time, tcp_user_timeout), after grpc's own settings.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 
 #include <grpcpp/support/channel_arguments.h>
@@ -32,9 +36,15 @@ namespace respool::grpc::detail {
 
 class ConnectionGuard {
 public:
-    /// `connect_timeout`: the least time grpc gives one connection attempt
-    /// (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS).
-    explicit ConnectionGuard(std::chrono::milliseconds connect_timeout);
+    struct Settings {
+        /// The least time grpc gives one connection attempt (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS).
+        std::chrono::milliseconds connect_timeout;
+        /// SO_KEEPALIVE idle time (probes every second after it); 0: off.
+        std::chrono::milliseconds tcp_keepalive_time;
+        /// TCP_USER_TIMEOUT; 0: the kernel's default.
+        std::chrono::milliseconds tcp_user_timeout;
+    };
+    explicit ConnectionGuard(const Settings& settings);
     ~ConnectionGuard();
     ConnectionGuard(const ConnectionGuard&) = delete;
     ConnectionGuard& operator=(const ConnectionGuard&) = delete;
@@ -44,6 +54,9 @@ public:
     /// Shuts down every socket of the channel that is still open and refuses
     /// new ones. Idempotent; thread-safe; never throws.
     void shut_down() noexcept;
+    /// Sockets grpc has made for the channel so far (0: it never got an
+    /// address to connect to, e.g. the name is still resolving).
+    std::size_t sockets_made() const noexcept;
 
     struct State;
 
