@@ -1,4 +1,4 @@
-// GrpcAdapter on its own, against a real in-process gRPC server: options
+// respool::grpc::Adapter on its own, against a real in-process gRPC server: options
 // checking, one connection per channel, create's deadline and errors, health
 // checks, and is_broken's TRANSIENT_FAILURE grace (TESTPLAN G3, adapter side).
 #include <doctest/doctest.h>
@@ -56,7 +56,7 @@ GrpcError create_fails(GrpcAdapter& adapter, std::chrono::milliseconds bound)
 
 } // namespace
 
-TEST_CASE("GrpcOptions: bad input is rejected at construction, naming the field")
+TEST_CASE("grpc::Options: bad input is rejected at construction, naming the field")
 {
     GrpcOptions o = insecure_options();
     SUBCASE("valid options are accepted") { CHECK(rejected_field("127.0.0.1:1", o) == "<accepted>"); }
@@ -134,7 +134,7 @@ TEST_CASE("GrpcOptions: bad input is rejected at construction, naming the field"
     }
 }
 
-TEST_CASE("GrpcOptions: describe() shows the settings, never the private key")
+TEST_CASE("grpc::Options: describe() shows the settings, never the private key")
 {
     const std::string key = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==\n-----END PRIVATE KEY-----\n";
     GrpcOptions o;

@@ -1,4 +1,4 @@
-// respool::Pool<GrpcAdapter> against a real gRPC server: calls spread over
+// respool::Pool<respool::grpc::Adapter> against a real gRPC server: calls spread over
 // real connections up to the cap, the pool growing when a server caps its
 // streams per connection, per-channel load in the stats, and a NOT_SERVING
 // server never getting a channel handed out.

@@ -1,4 +1,4 @@
-// GrpcAdapter over TLS, with certificates generated for this run
+// respool::grpc::Adapter over TLS, with certificates generated for this run
 // (TestPki): a trusted server, mutual TLS, and the ways verification must
 // fail — wrong host name, unknown CA, expired — each with a clear error
 // within the deadline that never contains the client's private key.
