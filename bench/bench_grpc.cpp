@@ -1,7 +1,7 @@
 // bench_grpc — unary Echo calls from 16 threads, four ways of getting a channel:
 //
 //   one_channel   one shared ::grpc::Channel (one connection)
-//   pool          respool::Pool<ChannelAdapter>, 4 channels, cap 4 calls each
+//   pool          respool::Pool<grpc::Adapter>, 4 channels, cap 4 calls each
 //   by_hand       the same 4 channels (made by the adapter), chosen round robin
 //   per_call      a new ::grpc::Channel for every call (grpc's defaults: it
 //                 may reuse the connection of a channel still alive)
@@ -38,7 +38,7 @@
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using ChannelPool = respool::Pool<respool::grpc::ChannelAdapter>;
+using ChannelPool = respool::Pool<respool::grpc::Adapter>;
 
 namespace {
 
@@ -160,15 +160,16 @@ int main(int argc, char** argv)
         respool::test::GrpcEchoServer server{{.max_concurrent_streams = server_spec.max_streams}};
         const std::string target = server.address();
 
-        respool::grpc::ChannelOptions copts;
+        respool::grpc::Options copts;
+        copts.target = target;
         copts.insecure = true;
         copts.max_calls_per_channel = cap;
         respool::PoolOptions popts;
         popts.max_size = channels;
         popts.max_concurrent_creates = channels;
-        ChannelPool pool{respool::grpc::ChannelAdapter{target, copts}, popts};
+        ChannelPool pool{respool::grpc::Adapter{copts}, popts};
 
-        respool::grpc::ChannelAdapter adapter{target, copts};
+        respool::grpc::Adapter adapter{copts};
         std::vector<respool::grpc::Channel> by_hand;
         for (std::size_t i = 0; i < channels; ++i) by_hand.push_back(adapter.create(respool::deadline_after(5s)));
         std::atomic<std::size_t> next{0};

@@ -24,7 +24,7 @@
 #include "echo/echo_server.hpp"
 
 using namespace std::chrono_literals;
-using ChannelPool = respool::Pool<respool::grpc::ChannelAdapter>;
+using ChannelPool = respool::Pool<respool::grpc::Adapter>;
 
 namespace {
 
@@ -72,7 +72,8 @@ int main(int argc, char** argv)
     }
     const int threads = argc > 2 ? std::atoi(argv[2]) : 32;
 
-    respool::grpc::ChannelOptions copts;
+    respool::grpc::Options copts;
+    copts.target = target;
     copts.insecure = true;  // loopback; use copts.tls for anything else
     copts.max_calls_per_channel = argc > 3 ? std::atoi(argv[3]) : 8;
     // Ping after 5 min of silence: servers you do not control (grpc-go's
@@ -81,7 +82,7 @@ int main(int argc, char** argv)
     respool::PoolOptions popts;
     popts.name = "echo";
     popts.max_size = 8;  // at most 8 connections
-    ChannelPool pool{respool::grpc::ChannelAdapter{target, copts}, popts};
+    ChannelPool pool{respool::grpc::Adapter{copts}, popts};
     std::printf("calling %s from %d threads, %zu calls per channel at most\n", target.c_str(),
                 threads, copts.max_calls_per_channel);
 

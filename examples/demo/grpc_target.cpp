@@ -34,12 +34,13 @@ std::unique_ptr<example::EchoServer> start_server(std::uint16_t port)
     }
 }
 
-class GrpcTarget final : public PooledTarget<respool::grpc::ChannelAdapter> {
+class GrpcTarget final : public PooledTarget<respool::grpc::Adapter> {
 public:
     GrpcTarget(const DemoConfig& config, std::shared_ptr<respool::EventListener> listener)
         : server_(start_server(config.grpc_port))
     {
-        respool::grpc::ChannelOptions o;
+        respool::grpc::Options o;
+        o.target = server_->address();
         o.insecure = true;  // loopback; see docs/adapters/grpc.md for TLS
         o.max_calls_per_channel = calls_per_channel;
         respool::PoolOptions po = demo_pool_options("grpc", config.pool_size, std::move(listener));
@@ -47,7 +48,7 @@ public:
         // `create` waits for READY until its deadline, so a short one lets the
         // breaker open within a second of the outage instead of after several.
         po.create_timeout = std::chrono::milliseconds(250);
-        start_pool(respool::grpc::ChannelAdapter{server_->address(), o}, std::move(po));
+        start_pool(respool::grpc::Adapter{o}, std::move(po));
     }
     ~GrpcTarget() override { stop_pool(); }
 

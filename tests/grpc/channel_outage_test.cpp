@@ -25,14 +25,14 @@
 #include "local_servers/grpc_echo_server.hpp"
 
 using namespace std::chrono_literals;
-using respool::grpc::ChannelAdapter;
-using respool::grpc::ChannelOptions;
+using GrpcAdapter = respool::grpc::Adapter;
+using GrpcOptions = respool::grpc::Options;
 using respool::test::GrpcEchoServer;
 using respool::test::insecure_options;
 using respool::test::say;
 using respool::test::Stopwatch;
 using respool::test::within;
-using ChannelPool = respool::Pool<ChannelAdapter>;
+using ChannelPool = respool::Pool<GrpcAdapter>;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 namespace {
@@ -129,14 +129,14 @@ TEST_CASE("G1: a channel is READY within about 1 s of its server's restart, with
     // while the server is down, so that the attempts can be counted.
     GrpcEchoServer server;
     respool::test::FaultProxy proxy{"127.0.0.1", server.port()};
-    ChannelOptions o = insecure_options();
+    GrpcOptions o = insecure_options();
     if (const char* env = std::getenv("RESPOOL_TEST_GRPC_DEFAULT_BACKOFF"); env && *env == '1') {
         // grpc's own back-off, to see this test fail without our defaults.
         o.extra_args[GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS] = 1000;
         o.extra_args[GRPC_ARG_MAX_RECONNECT_BACKOFF_MS] = 120000;
         o.extra_args[GRPC_ARG_MIN_RECONNECT_BACKOFF_MS] = 20000;
     }
-    ChannelAdapter adapter{"127.0.0.1:" + std::to_string(proxy.port()), o};
+    GrpcAdapter adapter = respool::test::adapter_for("127.0.0.1:" + std::to_string(proxy.port()), o);
     auto channel = adapter.create(respool::deadline_after(2s));
 
     server.shutdown();
@@ -170,7 +170,7 @@ TEST_CASE("G1: a channel is READY within about 1 s of its server's restart, with
 TEST_CASE("outage: server down 4 s, restarted on the same port, under load")
 {
     GrpcEchoServer server;
-    ChannelOptions co = insecure_options();
+    GrpcOptions co = insecure_options();
     co.max_calls_per_channel = 4;
     respool::PoolOptions po;
     po.max_size = 4;
@@ -179,7 +179,7 @@ TEST_CASE("outage: server down 4 s, restarted on the same port, under load")
     SUBCASE("the outage is shorter than create_timeout") { po.create_timeout = 10s; }
     SUBCASE("the outage outlasts create_timeout: creations fail meanwhile") { po.create_timeout = 1s; }
 
-    ChannelPool pool{ChannelAdapter{server.address(), co}, po};
+    ChannelPool pool{respool::test::adapter_for(server.address(), co), po};
     Load load{pool, 8};
     std::this_thread::sleep_for(1s);
     REQUIRE(load.successes() > 0);
@@ -209,13 +209,13 @@ TEST_CASE("G2: a stalled connection: keepalive notices, calls fail by deadline, 
 {
     GrpcEchoServer server;
     respool::test::FaultProxy proxy{"127.0.0.1", server.port()};
-    ChannelOptions co = insecure_options();
+    GrpcOptions co = insecure_options();
     co.keepalive_time = 1s;
     co.keepalive_timeout = 1s;
     co.keepalive_permit_without_calls = true;
     respool::PoolOptions po;
     po.max_size = 2;
-    ChannelPool pool{ChannelAdapter{"127.0.0.1:" + std::to_string(proxy.port()), co}, po};
+    ChannelPool pool{respool::test::adapter_for("127.0.0.1:" + std::to_string(proxy.port()), co), po};
 
     std::shared_ptr<::grpc::Channel> stalled;
     {
@@ -273,7 +273,7 @@ TEST_CASE("G2: a stalled connection: keepalive notices, calls fail by deadline, 
 TEST_CASE("G3: a channel in TRANSIENT_FAILURE is not handed out as healthy")
 {
     GrpcEchoServer server;
-    ChannelOptions co = insecure_options();
+    GrpcOptions co = insecure_options();
     respool::PoolOptions po;
     po.max_size = 1;
     po.validate_after_idle = 60s;  // leave the judgement to is_broken
@@ -290,7 +290,7 @@ TEST_CASE("G3: a channel in TRANSIENT_FAILURE is not handed out as healthy")
 
     SUBCASE("default grace 0: destroyed when given back, never lent again")
     {
-        ChannelPool pool{ChannelAdapter{server.address(), co}, po};
+        ChannelPool pool{respool::test::adapter_for(server.address(), co), po};
         fail_the_channel(pool);
         CHECK(pool.stats().destroyed[respool::DestroyReason::broken] == 1);
         CHECK_THROWS_AS(pool.acquire(respool::AcquireOptions{.timeout = 300ms}), respool::Error);
@@ -303,7 +303,7 @@ TEST_CASE("G3: a channel in TRANSIENT_FAILURE is not handed out as healthy")
     SUBCASE("grace 800 ms: kept while grpc retries, replaced once the grace is over")
     {
         co.transient_failure_grace = 800ms;
-        ChannelPool pool{ChannelAdapter{server.address(), co}, po};
+        ChannelPool pool{respool::test::adapter_for(server.address(), co), po};
         fail_the_channel(pool);
         CHECK(pool.stats().destroyed.total() == 0);
         {

@@ -1,4 +1,4 @@
-// respool::Pool<ChannelAdapter> against a real gRPC server: calls spread over
+// respool::Pool<respool::grpc::Adapter> against a real gRPC server: calls spread over
 // real connections up to the cap, the pool growing when a server caps its
 // streams per connection, per-channel load in the stats, and a NOT_SERVING
 // server never getting a channel handed out.
@@ -18,11 +18,11 @@
 #include "local_servers/grpc_echo_server.hpp"
 
 using namespace std::chrono_literals;
-using respool::grpc::ChannelAdapter;
-using respool::grpc::ChannelOptions;
+using GrpcAdapter = respool::grpc::Adapter;
+using GrpcOptions = respool::grpc::Options;
 using respool::test::GrpcEchoServer;
 using respool::test::insecure_options;
-using ChannelPool = respool::Pool<ChannelAdapter>;
+using ChannelPool = respool::Pool<GrpcAdapter>;
 
 namespace {
 
@@ -90,12 +90,12 @@ void warm_up_one_channel(ChannelPool& pool)
 TEST_CASE("pool: 64 concurrent calls over 4 channels with a cap of 16 calls each")
 {
     GrpcEchoServer server;
-    ChannelOptions co = insecure_options();
+    GrpcOptions co = insecure_options();
     co.max_calls_per_channel = 16;
     respool::PoolOptions po;
     po.max_size = 4;
     po.max_concurrent_creates = 4;
-    ChannelPool pool{ChannelAdapter{server.address(), co}, po};
+    ChannelPool pool{respool::test::adapter_for(server.address(), co), po};
 
     const auto outcomes = concurrent_calls(pool, 64, 500, [&] {
         // Every channel carries exactly its cap: the stats show calls per channel.
@@ -132,12 +132,12 @@ TEST_CASE("pool: a server capping concurrent streams at 4 gets more connections"
     }
     SUBCASE("the pool opens channels as calls saturate each")
     {
-        ChannelOptions co = insecure_options();
+        GrpcOptions co = insecure_options();
         co.max_calls_per_channel = 4;
         respool::PoolOptions po;
         po.max_size = 4;
         po.max_concurrent_creates = 4;
-        ChannelPool pool{ChannelAdapter{server.address(), co}, po};
+        ChannelPool pool{respool::test::adapter_for(server.address(), co), po};
         warm_up_one_channel(pool);
 
         auto four = concurrent_calls(pool, 4, 50, [] {});
@@ -158,7 +158,7 @@ TEST_CASE("pool: a NOT_SERVING server gets no channel handed out")
     respool::PoolOptions po;
     po.max_size = 2;
     po.validate_after_idle = 0ms;  // validate on every borrow
-    ChannelPool pool{ChannelAdapter{server.address(), insecure_options()}, po};
+    ChannelPool pool{respool::test::adapter_for(server.address(), insecure_options()), po};
     warm_up_one_channel(pool);
 
     server.set_serving(false);
@@ -198,7 +198,7 @@ TEST_CASE("pool: a refused port is transient: retried until the caller's deadlin
     po.create_timeout = 300ms;         // each attempt waits for READY this long
     po.circuit_breaker_threshold = 0;  // only the deadline ends the wait
     po.logger = [](respool::LogLevel, std::string_view) {};
-    ChannelPool pool{ChannelAdapter{address, insecure_options()}, po};
+    ChannelPool pool{respool::test::adapter_for(address, insecure_options()), po};
     respool::test::Stopwatch watch;
     try {
         auto lease = pool.acquire(respool::AcquireOptions{.timeout = 1s});
@@ -206,9 +206,9 @@ TEST_CASE("pool: a refused port is transient: retried until the caller's deadlin
     } catch (const respool::CreateFailed& e) {
         CHECK(watch.elapsed() >= 1s);
         CHECK(watch.elapsed() < 1s + 700ms);
-        const auto* cause = e.cause_as<respool::grpc::ChannelError>();
+        const auto* cause = e.cause_as<respool::grpc::Error>();
         REQUIRE(cause != nullptr);
-        CHECK(cause->kind() == respool::grpc::ChannelError::Kind::not_ready);
+        CHECK(cause->kind() == respool::grpc::Error::Kind::not_ready);
     }
     CHECK(pool.stats().create_failures >= 2);
 }

@@ -1,4 +1,4 @@
-// ChannelAdapter over TLS, with certificates generated for this run
+// respool::grpc::Adapter over TLS, with certificates generated for this run
 // (TestPki): a trusted server, mutual TLS, and the ways verification must
 // fail — wrong host name, unknown CA, expired — each with a clear error
 // within the deadline that never contains the client's private key.
@@ -19,9 +19,9 @@
 #include "local_servers/test_pki.hpp"
 
 using namespace std::chrono_literals;
-using respool::grpc::ChannelAdapter;
-using respool::grpc::ChannelError;
-using respool::grpc::ChannelOptions;
+using GrpcAdapter = respool::grpc::Adapter;
+using GrpcError = respool::grpc::Error;
+using GrpcOptions = respool::grpc::Options;
 using respool::grpc::TlsOptions;
 using respool::test::GrpcEchoServer;
 using respool::test::read_file;
@@ -31,9 +31,9 @@ using respool::test::TestPki;
 
 namespace {
 
-ChannelOptions tls_options(const TestPki& pki)
+GrpcOptions tls_options(const TestPki& pki)
 {
-    ChannelOptions o;
+    GrpcOptions o;
     o.tls = TlsOptions{.root_certs_pem = read_file(pki.ca_cert)};
     return o;
 }
@@ -47,15 +47,15 @@ std::string by_name(const GrpcEchoServer& server)
 // A create that must fail TLS: as soon as grpc reports the failure (issue
 // 16 item 9), well before its 5 s deadline, as Kind::tls, saying why. The
 // bound leaves room for one connection attempt on a loaded machine.
-ChannelError tls_failure(ChannelAdapter& adapter)
+GrpcError tls_failure(GrpcAdapter& adapter)
 {
     Stopwatch watch;
     try {
         adapter.create(respool::deadline_after(5s));
-    } catch (const ChannelError& e) {
+    } catch (const GrpcError& e) {
         INFO("what: " << e.what());
         CHECK(watch.elapsed() <= 2s);
-        CHECK(e.kind() == ChannelError::Kind::tls);
+        CHECK(e.kind() == GrpcError::Kind::tls);
         CHECK(respool::grpc::to_string(e.kind()) == "tls");
         CHECK(e.endpoint() == e.target());
         CHECK_FALSE(e.reason().empty());
@@ -65,9 +65,9 @@ ChannelError tls_failure(ChannelAdapter& adapter)
     throw std::logic_error("unreachable");
 }
 
-std::string verification_failure(ChannelAdapter& adapter)
+std::string verification_failure(GrpcAdapter& adapter)
 {
-    const ChannelError e = tls_failure(adapter);
+    const GrpcError e = tls_failure(adapter);
     CHECK(e.last_state() == GRPC_CHANNEL_TRANSIENT_FAILURE);
     CHECK(e.operation() == "connect");
     return e.what();
@@ -92,47 +92,47 @@ TEST_CASE("TLS: a server certificate signed by the trusted CA for the right name
 
     SUBCASE("by host name")
     {
-        ChannelAdapter adapter{by_name(server), tls_options(pki)};
+        GrpcAdapter adapter = respool::test::adapter_for(by_name(server), tls_options(pki));
         auto channel = adapter.create(respool::deadline_after(3s));
         CHECK(say(channel.channel(), "over tls").reply.message() == "over tls");
     }
     SUBCASE("by IP address, with the expected name overridden")
     {
-        ChannelOptions o = tls_options(pki);
+        GrpcOptions o = tls_options(pki);
         o.tls->target_name_override = "localhost";
-        ChannelAdapter adapter{server.address(), o};
+        GrpcAdapter adapter = respool::test::adapter_for(server.address(), o);
         auto channel = adapter.create(respool::deadline_after(3s));
         CHECK(say(channel.channel(), "x").status.ok());
     }
     SUBCASE("plaintext to a TLS server fails at the deadline")
     {
-        ChannelOptions o;
+        GrpcOptions o;
         o.insecure = true;
-        ChannelAdapter adapter{by_name(server), o};
-        CHECK_THROWS_AS(adapter.create(respool::deadline_after(500ms)), ChannelError);
+        GrpcAdapter adapter = respool::test::adapter_for(by_name(server), o);
+        CHECK_THROWS_AS(adapter.create(respool::deadline_after(500ms)), GrpcError);
     }
 }
 
 TEST_CASE("TLS: insecure = true warns once per adapter, TLS does not")
 {
     std::vector<std::string> warnings;
-    ChannelOptions o;
+    GrpcOptions o;
     o.insecure = true;
     o.logger = [&](respool::LogLevel level, std::string_view text) {
         CHECK(level == respool::LogLevel::warning);
         warnings.emplace_back(text);
     };
-    ChannelAdapter adapter{"127.0.0.1:1", o};
-    ChannelAdapter copy = adapter;  // copies share the configuration
+    GrpcAdapter adapter = respool::test::adapter_for("127.0.0.1:1", o);
+    GrpcAdapter copy = adapter;  // copies share the configuration
     (void)copy;
     REQUIRE(warnings.size() == 1);
     CHECK(warnings[0].find("insecure") != std::string::npos);
     CHECK(warnings[0].find("127.0.0.1:1") != std::string::npos);
 
     TestPki pki;
-    ChannelOptions secure = tls_options(pki);
+    GrpcOptions secure = tls_options(pki);
     secure.logger = o.logger;
-    ChannelAdapter tls_adapter{"localhost:1", secure};
+    GrpcAdapter tls_adapter = respool::test::adapter_for("localhost:1", secure);
     CHECK(warnings.size() == 1);
 }
 
@@ -140,7 +140,7 @@ TEST_CASE("TLS: a certificate for the wrong host name fails with a clear error")
 {
     TestPki pki;
     GrpcEchoServer server{{.cert_file = pki.wrong_host_cert, .key_file = pki.wrong_host_key}};
-    ChannelAdapter adapter{by_name(server), tls_options(pki)};
+    GrpcAdapter adapter = respool::test::adapter_for(by_name(server), tls_options(pki));
     const std::string what = verification_failure(adapter);
     CHECK(what.find(by_name(server)) != std::string::npos);
     CHECK_MESSAGE(what.find("Peer name localhost is not in peer certificate") != std::string::npos, what);
@@ -154,7 +154,7 @@ TEST_CASE("TLS: certificates that must not verify")
     SUBCASE("signed by a CA nobody trusts")
     {
         GrpcEchoServer server{{.cert_file = pki.other_ca_server_cert, .key_file = pki.other_ca_server_key}};
-        ChannelAdapter adapter{by_name(server), tls_options(pki)};
+        GrpcAdapter adapter = respool::test::adapter_for(by_name(server), tls_options(pki));
         const std::string what = verification_failure(adapter);
         CHECK_MESSAGE(what.find("Ssl handshake failed") != std::string::npos, what);
         CHECK_MESSAGE(what.find("certificate verify failed") != std::string::npos, what);
@@ -162,7 +162,7 @@ TEST_CASE("TLS: certificates that must not verify")
     SUBCASE("expired")
     {
         GrpcEchoServer server{{.cert_file = pki.expired_cert, .key_file = pki.expired_key}};
-        ChannelAdapter adapter{by_name(server), tls_options(pki)};
+        GrpcAdapter adapter = respool::test::adapter_for(by_name(server), tls_options(pki));
         const std::string what = verification_failure(adapter);
         CHECK_MESSAGE(what.find("Ssl handshake failed") != std::string::npos, what);
         CHECK_MESSAGE(what.find("certificate verify failed") != std::string::npos, what);
@@ -170,7 +170,7 @@ TEST_CASE("TLS: certificates that must not verify")
     SUBCASE("self-signed")
     {
         GrpcEchoServer server{{.cert_file = pki.self_signed_cert, .key_file = pki.self_signed_key}};
-        ChannelAdapter adapter{by_name(server), tls_options(pki)};
+        GrpcAdapter adapter = respool::test::adapter_for(by_name(server), tls_options(pki));
         const std::string what = verification_failure(adapter);
         CHECK_MESSAGE(what.find("Ssl handshake failed") != std::string::npos, what);
         CHECK_MESSAGE(what.find("certificate verify failed") != std::string::npos, what);
@@ -178,8 +178,8 @@ TEST_CASE("TLS: certificates that must not verify")
     SUBCASE("no subjectAltName, the host only in the CN: rejected like the TCP adapter does")
     {
         GrpcEchoServer server{{.cert_file = pki.no_san_cert, .key_file = pki.no_san_key}};
-        ChannelAdapter adapter{by_name(server), tls_options(pki)};
-        const ChannelError e = tls_failure(adapter);
+        GrpcAdapter adapter = respool::test::adapter_for(by_name(server), tls_options(pki));
+        const GrpcError e = tls_failure(adapter);
         CHECK(e.operation() == "peer_certificate");
         CHECK(e.reason() == "no subjectAltName");
         CHECK_MESSAGE(std::string(e.what()).find("has no subjectAltName") != std::string::npos, e.what());
@@ -187,17 +187,17 @@ TEST_CASE("TLS: certificates that must not verify")
     SUBCASE("no subjectAltName is rejected without health_check too")
     {
         GrpcEchoServer server{{.cert_file = pki.no_san_cert, .key_file = pki.no_san_key}};
-        ChannelOptions o = tls_options(pki);
+        GrpcOptions o = tls_options(pki);
         o.health_check = false;
-        ChannelAdapter adapter{by_name(server), o};
+        GrpcAdapter adapter = respool::test::adapter_for(by_name(server), o);
         CHECK(tls_failure(adapter).operation() == "peer_certificate");
     }
     SUBCASE("TLS to a plaintext server: at once, not at the deadline")
     {
         GrpcEchoServer server;
-        ChannelOptions o = tls_options(pki);
+        GrpcOptions o = tls_options(pki);
         o.tls->target_name_override = "localhost";
-        ChannelAdapter adapter{server.address(), o};
+        GrpcAdapter adapter = respool::test::adapter_for(server.address(), o);
         tls_failure(adapter);
     }
 }
@@ -208,16 +208,16 @@ TEST_CASE("TLS: a verification failure fails the pool's acquire at once, with th
     GrpcEchoServer server{{.cert_file = pki.other_ca_server_cert, .key_file = pki.other_ca_server_key}};
     respool::PoolOptions po;
     po.create_timeout = 10s;  // the default: the failure must not wait for it
-    respool::Pool pool{ChannelAdapter{by_name(server), tls_options(pki)}, po};
+    respool::Pool pool{respool::test::adapter_for(by_name(server), tls_options(pki)), po};
     Stopwatch watch;
     try {
         auto lease = pool.acquire(respool::AcquireOptions{.timeout = 8s});
         FAIL("acquired a channel to a server with an untrusted certificate");
     } catch (const respool::CreateFailed& e) {
         CHECK(watch.elapsed() <= 3s);
-        const auto* cause = e.cause_as<ChannelError>();
+        const auto* cause = e.cause_as<GrpcError>();
         REQUIRE(cause != nullptr);
-        CHECK(cause->kind() == ChannelError::Kind::tls);
+        CHECK(cause->kind() == GrpcError::Kind::tls);
         CHECK_MESSAGE(std::string(e.what()).find("certificate verify failed") != std::string::npos, e.what());
     }
     // Fatal: the next callers fail fast with the same cause, without a handshake each.
@@ -229,8 +229,8 @@ TEST_CASE("TLS: a verification failure fails the pool's acquire at once, with th
             FAIL("acquired a channel to a server with an untrusted certificate");
         } catch (const respool::CreateFailed& e) {
             CHECK(again.elapsed() <= 3s);
-            REQUIRE(e.cause_as<ChannelError>() != nullptr);
-            CHECK(e.cause_as<ChannelError>()->kind() == ChannelError::Kind::tls);
+            REQUIRE(e.cause_as<GrpcError>() != nullptr);
+            CHECK(e.cause_as<GrpcError>()->kind() == GrpcError::Kind::tls);
         }
     }
     CHECK(pool.stats().create_failures <= failures + 1);  // at most one attempt per back-off step
@@ -242,24 +242,24 @@ TEST_CASE("TLS: mutual authentication with a client certificate")
     GrpcEchoServer server{{.cert_file = pki.server_cert,
                            .key_file = pki.server_key,
                            .client_ca_file = pki.ca_cert}};
-    ChannelOptions o = tls_options(pki);
+    GrpcOptions o = tls_options(pki);
 
     SUBCASE("with the client certificate and key")
     {
         o.tls->cert_chain_pem = read_file(pki.client_cert);
         o.tls->private_key_pem = read_file(pki.client_key);
-        ChannelAdapter adapter{by_name(server), o};
+        GrpcAdapter adapter = respool::test::adapter_for(by_name(server), o);
         auto channel = adapter.create(respool::deadline_after(3s));
         CHECK(say(channel.channel(), "mtls").status.ok());
     }
     SUBCASE("without one the server refuses, and no error shows any key")
     {
-        ChannelAdapter adapter{by_name(server), o};
+        GrpcAdapter adapter = respool::test::adapter_for(by_name(server), o);
         Stopwatch watch;
         try {
             adapter.create(respool::deadline_after(3s));
             FAIL("a channel was made without the client certificate the server requires");
-        } catch (const ChannelError& e) {
+        } catch (const GrpcError& e) {
             // TLS 1.3: the client's handshake is done before the server checks;
             // the server's alert or close is what the channel sees.
             INFO("what: " << e.what());
@@ -275,12 +275,12 @@ TEST_CASE("TLS: mutual authentication with a client certificate")
         const std::string key = read_file(pki.other_ca_server_key);
         o.tls->cert_chain_pem = read_file(pki.other_ca_server_cert);
         o.tls->private_key_pem = key;
-        ChannelAdapter adapter{by_name(server), o};
+        GrpcAdapter adapter = respool::test::adapter_for(by_name(server), o);
         Stopwatch watch;
         try {
             adapter.create(respool::deadline_after(3s));
             FAIL("a channel was made with a client certificate the server does not trust");
-        } catch (const ChannelError& e) {
+        } catch (const GrpcError& e) {
             INFO("what: " << e.what());
             CHECK(watch.elapsed() <= 3s + respool::test::timing_tolerance);
             CHECK_FALSE(e.reason().empty());

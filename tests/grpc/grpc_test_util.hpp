@@ -36,11 +36,18 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 inline constexpr std::chrono::milliseconds timing_tolerance{150};
 
 /// Plaintext options with defaults otherwise, as most tests use.
-inline respool::grpc::ChannelOptions insecure_options()
+inline respool::grpc::Options insecure_options()
 {
-    respool::grpc::ChannelOptions o;
+    respool::grpc::Options o;
     o.insecure = true;
     return o;
+}
+
+/// The adapter for `target` with options `o` (its target set to `target`).
+inline respool::grpc::Adapter adapter_for(std::string target, respool::grpc::Options o)
+{
+    o.target = std::move(target);
+    return respool::grpc::Adapter{std::move(o)};
 }
 
 struct EchoResult {

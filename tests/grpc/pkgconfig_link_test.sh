@@ -22,10 +22,11 @@ cat > "$work/main.cpp" <<'CPP'
 #include "echo.grpc.pb.h"
 int main()
 {
-    respool::grpc::ChannelOptions o;
+    respool::grpc::Options o;
+    o.target = "127.0.0.1:1";
     o.insecure = true;
     o.logger = [](respool::LogLevel, std::string_view) {};
-    respool::grpc::ChannelAdapter adapter{"127.0.0.1:1", o};
+    respool::grpc::Adapter adapter{o};
     respool::test::EchoRequest request;   // generated code: protobuf
     request.set_message("linked");
     auto channel = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());

@@ -1,4 +1,4 @@
-// Channel arguments and credentials from ChannelOptions.
+// Channel arguments and credentials from Options.
 #include "channel_factory.hpp"
 
 #include <grpcpp/create_channel.h>
@@ -17,7 +17,7 @@ int to_int(std::chrono::milliseconds ms)
 // keeps duplicate keys, so setting both would leave the winner unclear.
 class ArgsBuilder {
 public:
-    explicit ArgsBuilder(const ChannelOptions& o) : o_(o) {}
+    explicit ArgsBuilder(const Options& o) : o_(o) {}
 
     void set(const char* key, int value)
     {
@@ -40,11 +40,11 @@ public:
     }
 
 private:
-    const ChannelOptions& o_;
+    const Options& o_;
     ::grpc::ChannelArguments args_;
 };
 
-::grpc::ChannelArguments make_arguments(const ChannelOptions& o)
+::grpc::ChannelArguments make_arguments(const Options& o)
 {
     ArgsBuilder b{o};
     // Without a local subchannel pool, channels with equal arguments share one
@@ -76,7 +76,7 @@ private:
     return b.finish();
 }
 
-std::shared_ptr<::grpc::ChannelCredentials> make_credentials(const ChannelOptions& o)
+std::shared_ptr<::grpc::ChannelCredentials> make_credentials(const Options& o)
 {
     if (o.credentials) return o.credentials;
     if (o.tls) {
@@ -91,22 +91,33 @@ std::shared_ptr<::grpc::ChannelCredentials> make_credentials(const ChannelOption
 
 } // namespace
 
-ChannelFactory::ChannelFactory(std::string target, ChannelOptions options)
-    : target_(std::move(target)), options_(std::move(options))
+ChannelFactory::ChannelFactory(Options options) : options_(std::move(options))
 {
-    check_options(target_, options_);
+    check_options(options_);
     args_ = make_arguments(options_);
     credentials_ = make_credentials(options_);
 }
 
-std::shared_ptr<::grpc::Channel> ChannelFactory::make(std::uint64_t id, std::shared_ptr<const void>& shutdown) const
+std::chrono::milliseconds ChannelFactory::connect_timeout() const
+{
+    // grpc.min_reconnect_backoff_ms, also when set through extra_args.
+    const auto it = options_.extra_args.find(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS);
+    if (it != options_.extra_args.end())
+        if (const int* ms = std::get_if<int>(&it->second)) return std::chrono::milliseconds(*ms);
+    return options_.reconnect_min_backoff;
+}
+
+std::shared_ptr<::grpc::Channel> ChannelFactory::make(std::uint64_t id, std::shared_ptr<ConnectionGuard>& guard) const
 {
     ::grpc::ChannelArguments args = args_;
     args.SetString(channel_id_arg, std::to_string(id));
-    auto guard = std::make_shared<ConnectionGuard>();
+    guard = std::make_shared<ConnectionGuard>(ConnectionGuard::Settings{
+        .connect_timeout = connect_timeout(),
+        .tcp_keepalive_time = options_.tcp_keepalive_time,
+        .tcp_user_timeout = options_.tcp_user_timeout,
+    });
     guard->install(args);
-    shutdown = std::shared_ptr<const void>(guard.get(), [guard](const void*) { guard->shut_down(); });
-    return ::grpc::CreateCustomChannel(target_, credentials_, args);
+    return ::grpc::CreateCustomChannel(options_.target, credentials_, args);
 }
 
 } // namespace respool::grpc::detail

@@ -1,6 +1,8 @@
 // grpc.health.v1.Health/Check through the stub generated from our health.proto.
 #include "health_check.hpp"
 
+#include <stop_token>
+
 #include <grpcpp/client_context.h>
 #include <grpcpp/security/auth_context.h>
 
@@ -49,7 +51,7 @@ std::string describe_failure(const ::grpc::Status& status, const std::string& se
     switch (status.error_code()) {
     case ::grpc::StatusCode::UNIMPLEMENTED:
         return "UNIMPLEMENTED: the server has no grpc.health.v1.Health service "
-               "(set ChannelOptions::health_check = false to rely on the connection state)";
+               "(set Options::health_check = false to rely on the connection state)";
     case ::grpc::StatusCode::NOT_FOUND:
         return fmt::format("NOT_FOUND: the health service does not know service '{}'", service);
     default:
@@ -60,7 +62,7 @@ std::string describe_failure(const ::grpc::Status& status, const std::string& se
 } // namespace
 
 HealthAnswer check_health(const std::shared_ptr<::grpc::Channel>& channel,
-                          const std::string& service, respool::Deadline deadline)
+                          const std::string& service, respool::Deadline deadline, std::stop_token stop)
 {
     using ::grpc::health::v1::HealthCheckResponse;
     if (respool::time_left(deadline) == std::chrono::nanoseconds::zero()) {
@@ -70,6 +72,8 @@ HealthAnswer check_health(const std::shared_ptr<::grpc::Channel>& channel,
     }
     ::grpc::ClientContext ctx;
     ctx.set_deadline(to_gpr(deadline));
+    // The pool closing: the call ends at once (CANCELLED).
+    std::stop_callback cancel(stop, [&ctx] { ctx.TryCancel(); });
     ::grpc::health::v1::HealthCheckRequest request;
     request.set_service(service);
     HealthCheckResponse response;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,9 @@ struct HealthAnswer {
 /// Asks `service` ("" = the whole server) within `deadline`. With
 /// `wait_for_ready` false a channel in TRANSIENT_FAILURE fails at once, with
 /// grpc's reason for the failure in `description`.
+/// A stop request on `stop` cancels the call at once.
 HealthAnswer check_health(const std::shared_ptr<::grpc::Channel>& channel,
-                          const std::string& service, respool::Deadline deadline);
+                          const std::string& service, respool::Deadline deadline, std::stop_token stop = {});
 
 /// `deadline` as grpc's monotonic clock time: grpc takes it as is, so a jump
 /// of the wall clock cannot move it (a system_clock deadline would move).

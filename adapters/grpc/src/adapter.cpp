@@ -1,15 +1,19 @@
-// ChannelAdapter: create (wait for READY, then health), is_broken, validate.
-#include <respool/grpc/channel_adapter.hpp>
+// Adapter: create (wait for READY, then health), is_broken, validate.
+#include <respool/grpc/adapter.hpp>
 
 #include <atomic>
 #include <cstdio>
+#include <mutex>
 #include <string_view>
+
+#include <grpcpp/client_context.h>
 
 #include <fmt/format.h>
 
 #include <respool/error.hpp>
 
 #include "channel_factory.hpp"
+#include "channel_internals.hpp"
 #include "health_check.hpp"
 
 namespace respool::grpc {
@@ -18,6 +22,9 @@ namespace {
 // Process-wide, so two pools (or two adapters) never build channels with
 // equal arguments that grpc could merge.
 std::atomic<std::uint64_t> next_channel_id{1};
+
+// How soon create notices a stop request while it waits for READY.
+constexpr std::chrono::milliseconds stop_poll{20};
 
 std::int64_t steady_ns(SteadyClock::time_point t)
 {
@@ -58,7 +65,7 @@ bool is_tls_failure(const std::string& reason)
     return false;
 }
 
-void warn(const ChannelOptions& o, const std::string& message) noexcept
+void warn(const Options& o, const std::string& message) noexcept
 {
     try {
         if (o.logger) o.logger(respool::LogLevel::warning, message);
@@ -70,8 +77,8 @@ void warn(const ChannelOptions& o, const std::string& message) noexcept
 
 } // namespace
 
-ChannelAdapter::ChannelAdapter(std::string target, ChannelOptions options)
-    : factory_(std::make_shared<const detail::ChannelFactory>(std::move(target), std::move(options)))
+Adapter::Adapter(Options options)
+    : factory_(std::make_shared<const detail::ChannelFactory>(std::move(options)))
 {
     if (this->options().insecure)
         warn(this->options(), fmt::format("grpc '{}': insecure = true: plaintext HTTP/2, no encryption and no "
@@ -79,15 +86,46 @@ ChannelAdapter::ChannelAdapter(std::string target, ChannelOptions options)
                                           this->target()));
 }
 
-Channel ChannelAdapter::create(respool::Deadline deadline)
+namespace {
+Options with_target(std::string target, Options o)
+{
+    o.target = std::move(target);
+    return o;
+}
+Options tls_to(std::string target)
+{
+    Options o;
+    o.target = std::move(target);
+    o.tls = TlsOptions{};
+    return o;
+}
+} // namespace
+
+Adapter::Adapter(std::string target) : Adapter(tls_to(std::move(target))) {}
+
+Adapter::Adapter(std::string target, Options options) : Adapter(with_target(std::move(target), std::move(options))) {}
+
+Channel Adapter::create(respool::Deadline deadline)
+{
+    return create(deadline, std::stop_token{});
+}
+
+Channel Adapter::create(respool::Deadline deadline, std::stop_token stop)
 {
     const auto start = SteadyClock::now();
     const std::uint64_t id = next_channel_id.fetch_add(1, std::memory_order_relaxed);
-    std::shared_ptr<const void> shutdown;
+    std::shared_ptr<detail::ConnectionGuard> guard;
+    auto grpc_channel_ptr = factory_->make(id, guard);
     // On any throw below, ~Channel shuts the channel's sockets down: an
-    // attempt still under way must not connect after we gave up (item 1).
-    Channel channel{factory_->make(id, shutdown), id, std::move(shutdown)};
+    // attempt still under way must not connect after we gave up (issue 16).
+    Channel channel{std::make_unique<Channel::Internals>(std::move(grpc_channel_ptr), id, guard)};
     const auto& grpc_channel = channel.channel();
+    const auto cancelled = [&] {
+        return Error(Error::Kind::not_ready,
+                     fmt::format("respool::grpc: channel to '{}': creation cancelled after {} ms (the pool is closing)",
+                                 target(), ms_since(start)),
+                     target(), grpc_channel->GetState(false), "cancelled", "cancelled");
+    };
 
     std::string reason;
     grpc_connectivity_state state = grpc_channel->GetState(true);
@@ -95,26 +133,40 @@ Channel ChannelAdapter::create(respool::Deadline deadline)
         // Loopback can connect within a wait that returns at once; still, a
         // passed deadline means no channel, as the contract says.
         if (SteadyClock::now() >= deadline) break;
+        if (stop.stop_requested()) throw cancelled();
         if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
             if (auto r = failure_reason(channel, deadline); !r.empty()) reason = std::move(r);
             if (is_tls_failure(reason)) {
-                throw ChannelError(ChannelError::Kind::tls,
+                throw Error(Error::Kind::tls,
                                    fmt::format("respool::grpc: channel to '{}': TLS failed after {} ms "
                                                "(not retried): {}",
                                                target(), ms_since(start), reason),
                                    target(), state, reason);
             }
         }
-        if (!grpc_channel->WaitForStateChange(state, detail::to_gpr(deadline))) break;
+        // In slices, so that a stop request (the pool closing) ends the wait
+        // within one slice: grpc offers no way to wake WaitForStateChange.
+        const auto slice = std::min(deadline, SteadyClock::now() + stop_poll);
+        if (!grpc_channel->WaitForStateChange(state, detail::to_gpr(slice)) && slice == deadline) break;
         state = grpc_channel->GetState(true);
     }
+    if (stop.stop_requested()) throw cancelled();
     if (state != GRPC_CHANNEL_READY) {
-        throw ChannelError(ChannelError::Kind::not_ready,
-                           fmt::format("respool::grpc: channel to '{}' not READY after {} ms: "
-                                       "last state {}{}{}",
-                                       target(), ms_since(start), state_name(state),
-                                       reason.empty() ? "" : ": ", reason),
-                           target(), state, reason);
+        // No socket was ever made: grpc never had an address, the name is
+        // still resolving (a DNS server that does not answer), which
+        // "CONNECTING" alone would hide.
+        if (state == GRPC_CHANNEL_CONNECTING && guard->sockets_made() == 0) {
+            throw Error(Error::Kind::not_ready,
+                        fmt::format("respool::grpc: channel to '{}' not READY after {} ms: still resolving the "
+                                    "name (no address to connect to yet; is the DNS server answering?)",
+                                    target(), ms_since(start)),
+                        target(), state, "resolving", "resolve");
+        }
+        throw Error(Error::Kind::not_ready,
+                    fmt::format("respool::grpc: channel to '{}' not READY after {} ms: "
+                                "last state {}{}{}",
+                                target(), ms_since(start), state_name(state), reason.empty() ? "" : ": ", reason),
+                    target(), state, reason);
     }
     const bool ask_health = options().health_check;
     // Over our TLS, one call also shows the server certificate grpc accepted:
@@ -122,9 +174,10 @@ Channel ChannelAdapter::create(respool::Deadline deadline)
     // RFC 6125 (and the TCP adapter) reject. Without health_check the answer
     // itself does not count.
     if (ask_health || options().tls) {
-        auto answer = detail::check_health(grpc_channel, ask_health ? options().health_service : "", deadline);
+        auto answer = detail::check_health(grpc_channel, ask_health ? options().health_service : "", deadline, stop);
+        if (stop.stop_requested()) throw cancelled();
         if (options().tls && answer.peer_is_tls && answer.peer_san.empty()) {
-            throw ChannelError(ChannelError::Kind::tls,
+            throw Error(Error::Kind::tls,
                                fmt::format("respool::grpc: channel to '{}': the server certificate has no "
                                            "subjectAltName (a host name only in the subject CN is not "
                                            "accepted); reissue it with a SAN",
@@ -133,7 +186,7 @@ Channel ChannelAdapter::create(respool::Deadline deadline)
                                "peer_certificate");
         }
         if (ask_health && !answer.serving) {
-            throw ChannelError(ChannelError::Kind::unhealthy,
+            throw Error(Error::Kind::unhealthy,
                                fmt::format("respool::grpc: channel to '{}' is READY but the health "
                                            "check of service '{}' answered {} (after {} ms)",
                                            target(), options().health_service, answer.description,
@@ -145,9 +198,9 @@ Channel ChannelAdapter::create(respool::Deadline deadline)
     return channel;
 }
 
-bool ChannelAdapter::is_broken(const Channel& channel) const noexcept
+bool Adapter::is_broken(const Channel& channel) const noexcept
 {
-    auto& failing_since = channel.health().failing_since;
+    auto& failing_since = channel.internals().failing_since;
     switch (channel.state()) {
     case GRPC_CHANNEL_READY:
     case GRPC_CHANNEL_IDLE:
@@ -172,7 +225,7 @@ bool ChannelAdapter::is_broken(const Channel& channel) const noexcept
     return false;
 }
 
-bool ChannelAdapter::validate(Channel& channel, respool::Deadline deadline)
+bool Adapter::validate(Channel& channel, respool::Deadline deadline)
 {
     if (is_broken(channel)) return false;
     if (options().health_check) {
@@ -188,47 +241,25 @@ bool ChannelAdapter::validate(Channel& channel, respool::Deadline deadline)
     return state == GRPC_CHANNEL_READY;
 }
 
-respool::LeaseMode ChannelAdapter::lease_mode() const noexcept
+respool::LeaseMode Adapter::lease_mode() const noexcept
 {
     return respool::LeaseMode::shared(options().max_calls_per_channel);
 }
 
-const std::string& ChannelAdapter::target() const noexcept
+const std::string& Adapter::target() const noexcept
 {
     return factory_->target();
 }
 
-const ChannelOptions& ChannelAdapter::options() const noexcept
+const Options& Adapter::options() const noexcept
 {
     return factory_->options();
 }
 
-std::string_view to_string(ChannelError::Kind kind) noexcept
+bool Adapter::is_fatal(const std::exception& error) const noexcept
 {
-    switch (kind) {
-    case ChannelError::Kind::not_ready: return "not_ready";
-    case ChannelError::Kind::unhealthy: return "unhealthy";
-    case ChannelError::Kind::tls: return "tls";
-    }
-    return "unknown";
-}
-
-std::string_view state_name(grpc_connectivity_state state) noexcept
-{
-    switch (state) {
-    case GRPC_CHANNEL_IDLE: return "IDLE";
-    case GRPC_CHANNEL_CONNECTING: return "CONNECTING";
-    case GRPC_CHANNEL_READY: return "READY";
-    case GRPC_CHANNEL_TRANSIENT_FAILURE: return "TRANSIENT_FAILURE";
-    case GRPC_CHANNEL_SHUTDOWN: return "SHUTDOWN";
-    }
-    return "UNKNOWN";
-}
-
-bool ChannelAdapter::is_fatal(const std::exception& error) const noexcept
-{
-    const auto* channel = respool::find_cause<ChannelError>(error);
-    return channel != nullptr && channel->kind() == ChannelError::Kind::tls;
+    const auto* e = respool::find_cause<Error>(error);
+    return e != nullptr && e->fatal();
 }
 
 } // namespace respool::grpc

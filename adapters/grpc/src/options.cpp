@@ -1,6 +1,6 @@
-// Checking and describing ChannelOptions. No grpc headers here on purpose:
+// Checking and describing Options. No grpc headers here on purpose:
 // this is plain validation, and it keeps a grpc-free translation unit cheap.
-#include <respool/grpc/channel_options.hpp>
+#include <respool/grpc/options.hpp>
 
 #include <climits>
 #include <string_view>
@@ -15,7 +15,7 @@ namespace {
 [[noreturn]] void reject(std::string_view field, std::string_view rule)
 {
     throw respool::InvalidOptions(
-        fmt::format("respool::grpc::ChannelOptions::{}: {}", field, rule), std::string(field));
+        fmt::format("respool::grpc::Options::{}: {}", field, rule), std::string(field));
 }
 
 void check_ms(std::string_view field, std::chrono::milliseconds value, bool zero_ok)
@@ -43,7 +43,7 @@ void check_pem(std::string_view field, const std::string& pem)
     }
 }
 
-void check_credentials(const ChannelOptions& o)
+void check_credentials(const Options& o)
 {
     const int chosen = int(o.tls.has_value()) + int(o.credentials != nullptr) + int(o.insecure);
     if (chosen == 0) {
@@ -74,17 +74,19 @@ void check_credentials(const ChannelOptions& o)
 
 } // namespace
 
-void check_options(const std::string& target, const ChannelOptions& o)
+void check_options(const Options& o)
 {
-    if (target.empty()) {
-        throw respool::InvalidOptions(
-            "respool::grpc::ChannelAdapter: target must not be empty (e.g. \"host:port\")", "target");
-    }
+    if (o.target.empty()) reject("target", "must not be empty (e.g. \"host:port\", \"dns:///host:port\")");
     check_credentials(o);
     if (o.max_calls_per_channel == 0) reject("max_calls_per_channel", "must be at least 1");
     if (o.max_calls_per_channel > INT_MAX) {
         reject("max_calls_per_channel", fmt::format("must be at most {}", INT_MAX));
     }
+    check_ms("tcp_keepalive_time", o.tcp_keepalive_time, true);
+    check_ms("tcp_user_timeout", o.tcp_user_timeout, true);
+    if (o.tcp_keepalive_time.count() % 1000 != 0)
+        reject("tcp_keepalive_time", fmt::format("must be whole seconds, the kernel's unit (got {} ms)",
+                                                 o.tcp_keepalive_time.count()));
     check_ms("keepalive_time", o.keepalive_time, true);
     check_ms("keepalive_timeout", o.keepalive_timeout, o.keepalive_time.count() == 0);
     check_ms("reconnect_initial_backoff", o.reconnect_initial_backoff, false);
@@ -103,7 +105,7 @@ void check_options(const std::string& target, const ChannelOptions& o)
     }
 }
 
-std::string describe(const ChannelOptions& o)
+std::string describe(const Options& o)
 {
     std::string creds = o.insecure ? "insecure" : o.credentials ? "custom" : "tls";
     if (o.tls) {
@@ -121,11 +123,12 @@ std::string describe(const ChannelOptions& o)
                      : fmt::format("{}='{}'", key, std::get<std::string>(value));
     }
     return fmt::format(
-        "credentials={} max_calls_per_channel={} keepalive_time={}ms keepalive_timeout={}ms "
+        "target='{}' credentials={} max_calls_per_channel={} tcp_keepalive_time={}ms tcp_user_timeout={}ms keepalive_time={}ms keepalive_timeout={}ms "
         "keepalive_permit_without_calls={} reconnect_initial_backoff={}ms reconnect_min_backoff={}ms reconnect_max_backoff={}ms "
         "max_send_message_size={} max_receive_message_size={} load_balancing_policy='{}' "
         "health_check={} health_service='{}' transient_failure_grace={}ms extra_args={{{}}}",
-        creds, o.max_calls_per_channel, o.keepalive_time.count(), o.keepalive_timeout.count(),
+        o.target, creds, o.max_calls_per_channel, o.tcp_keepalive_time.count(), o.tcp_user_timeout.count(),
+        o.keepalive_time.count(), o.keepalive_timeout.count(),
         o.keepalive_permit_without_calls, o.reconnect_initial_backoff.count(),
         o.reconnect_min_backoff.count(), o.reconnect_max_backoff.count(),
         o.max_send_message_size ? std::to_string(*o.max_send_message_size) : "default",
