@@ -4,26 +4,28 @@
 // `PoolEngine` is the coordinator: it owns the pool's one lock and the parts,
 // each of which keeps one concern and its invariants —
 //   Inventory         the resources and the state each is in (inventory.hpp)
-//   WaitQueue         the waiting callers and the fairness policy (wait_queue.hpp)
+//   WaitQueue         the waiting callers, the fairness predicates (wait_queue.hpp)
 //   LeaseRegistry     outstanding leases, acquire sites, leak tracking (lease_registry.hpp)
 //   Counters          the numbers `stats()` reports (counters.hpp)
 //   CreationGovernor  back-off, circuit breaker, slow start (creation_governor.hpp)
 // — and runs the flows that span them, one concern per source file:
-// acquiring (pool_acquire.cpp), giving back and destroying (pool_release.cpp),
-// creating (pool_creation.cpp), housekeeping (pool_housekeeping.cpp), the
+// where a resource goes and who is told (pool_dispatch.cpp: every way a
+// place becomes lendable ends in place_locked -> offer_locked), acquiring
+// (pool_acquire.cpp), giving back (pool_release.cpp), creating (pool_creation.cpp), housekeeping (pool_housekeeping.cpp), the
 // error messages (pool_messages.cpp), and construction, close and the
 // read-only views (pool_core.cpp). It is compiled once; the adapter is
 // reached through `AdapterOps` (`PoolState<A>`), which it owns.
 //
 // Locking: every part is guarded by `mu_`. Nothing user-supplied runs under
-// it — adapter hooks, listeners, loggers, lease stop callbacks — so work for
+// it — adapter hooks, listeners, loggers, lease stop callbacks, an injected
+// clock (read before a locked step, or through `ticks_unlocked`) — so work for
 // after the unlock is collected in a `Deferred` (pool_core_internal.hpp):
 // waiters to signal, stop tokens to request, resources to destroy. Debug
 // builds assert this at every hook (`RESPOOL_ASSERT_UNLOCKED`).
 //
 // Lifetime: one reference count, `refs_`, guarded by `mu_`: the `Pool`
-// handle, each lease, each of the pool's threads and each caller while it is
-// inside a pool operation hold one. `unref` drops one and deletes the state
+// handle, each lease, each of the pool's threads, each caller while it is
+// inside a pool operation and each borrow check in progress hold one. `unref` drops one and deletes the state
 // with the last: the only place it is deleted. A lease that outlives its
 // `Pool` therefore stays valid.
 #pragma once
